@@ -6,12 +6,15 @@ anything; the servers run on loopback in pytest's temporary directories and stop
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from servicekit.testing.servers import RedisServer
+from servicekit.local import PostgresServer, RedisServer
 
 
 @pytest.fixture
@@ -34,3 +37,18 @@ def redis_server_factory(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]
 def redis_server(redis_server_factory: Callable[..., RedisServer]) -> RedisServer:
     """One real redis-server on a free loopback port, stopped after the test."""
     return redis_server_factory("redis")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL 15 cluster for the whole test session (PostGIS/pgRouting installable).
+
+    Lives in a fresh directory outside pytest's private tmp tree because the server runs as the
+    `postgres` user when tests run as root.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="flotilla-pg-"))
+    os.chmod(directory, 0o755)
+    server = PostgresServer(directory=directory / "cluster").start()
+    yield server
+    server.destroy()
+    shutil.rmtree(directory, ignore_errors=True)

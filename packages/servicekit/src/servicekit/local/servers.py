@@ -1,6 +1,6 @@
 """Start real backing servers (redis-server, nginx) on loopback in temporary directories.
 
-Tests use the real binaries a user has; these helpers only pick free ports, write minimal
+Tests and the fleet runner use the real binaries; these helpers only pick free ports, write minimal
 configuration, wait until the server answers and stop it afterwards.
 """
 
