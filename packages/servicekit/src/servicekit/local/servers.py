@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["NginxServer", "RedisServer", "free_port", "wait_for_port"]
+__all__ = ["NginxServer", "RedisServer", "free_port", "nginx_main_block", "wait_for_port"]
 
 
 def free_port() -> int:
@@ -66,15 +66,22 @@ class RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         args = [
             binary,
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.directory),
-            "--save", "",
-            "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", "everysec",
-            "--protected-mode", "yes",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.directory),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--appendfsync",
+            "everysec",
+            "--protected-mode",
+            "yes",
             *self.extra_args,
-        ]  # fmt: skip
+        ]
         log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 - handed to the child
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -155,10 +162,13 @@ class NginxServer:
         self.process = subprocess.Popen(
             [
                 _require_binary("nginx"),
-                "-p", str(self.directory),
-                "-c", str(self.conf_path),
-                "-g", "daemon off;",
-            ],  # fmt: skip
+                "-p",
+                str(self.directory),
+                "-c",
+                str(self.conf_path),
+                "-g",
+                "daemon off;",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=open(self.directory / "logs" / "stderr.log", "ab"),  # noqa: SIM115
         )
@@ -181,7 +191,10 @@ class NginxServer:
         self.stop()
 
 
-def minimal_nginx_events_block() -> str:
-    """nginx needs `events {}` and writable temp paths when run unprivileged from a prefix."""
-    user = "user root;" if os.geteuid() == 0 else ""
-    return f"{user}\nworker_processes 1;\nerror_log logs/error.log warn;\npid logs/nginx.pid;\nevents {{ worker_connections 1024; }}\n"
+def nginx_main_block() -> str:
+    """The top of an nginx.conf that runs from a prefix directory (root runs workers as root)."""
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return (
+        f"{user}worker_processes 1;\nerror_log logs/error.log warn;\npid logs/nginx.pid;\n"
+        "events { worker_connections 1024; }\n"
+    )

@@ -1,0 +1,104 @@
+"""structlog configuration: JSON in production, console in development, one format for every logger.
+
+stdlib loggers (uvicorn, gunicorn, Django, libraries) are routed through the same processors, the
+request id bound by the middleware appears on every line of a request, and secret values and
+secret-looking keys are masked before anything is rendered.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+__all__ = ["configure_logging", "get_logger", "redact_secrets"]
+
+_SECRET_KEY_PATTERN = re.compile(r"(secret|password|passwd|token|authorization|api[_-]?key|cookie|credential)", re.I)
+_MASK = "**********"
+
+
+def redact_secrets(secret_values: Iterable[str]) -> structlog.types.Processor:
+    """A processor that masks secret-looking keys and any occurrence of the configured secret values."""
+    values = sorted({value for value in secret_values if len(value) >= 4}, key=len, reverse=True)
+
+    def mask(text: str) -> str:
+        for value in values:
+            if value in text:
+                text = text.replace(value, _MASK)
+        return text
+
+    def processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        for key, value in list(event_dict.items()):
+            if _SECRET_KEY_PATTERN.search(key) and key != "event":
+                event_dict[key] = _MASK
+            elif isinstance(value, str) and values:
+                event_dict[key] = mask(value)
+        return event_dict
+
+    return processor
+
+
+def configure_logging(
+    *, level: str = "INFO", json: bool = True, service: str | None = None, secret_values: Iterable[str] = ()
+) -> None:
+    """Configure structlog and the stdlib root logger once per process (idempotent)."""
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),
+        redact_secrets(secret_values),
+    ]
+    if service:
+        shared.insert(0, _add_service(service))
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.processors.format_exc_info,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    # Server loggers keep their own handlers unless told otherwise; route them to the root.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access", "django"):
+        logger = logging.getLogger(name)
+        logger.handlers = []
+        logger.propagate = True
+    # The access-log middleware logs requests; uvicorn's own access log would double them.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+def _add_service(service: str) -> structlog.types.Processor:
+    def processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        event_dict.setdefault("service", service)
+        return event_dict
+
+    return processor
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.stdlib.get_logger(name)

@@ -1,0 +1,56 @@
+"""Request count and latency per route template (never the raw path: label cardinality stays bounded)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from servicekit.asgi import ASGIApp, Message, Receive, Scope, Send
+from servicekit.metrics import ServiceMetrics
+
+__all__ = ["UNMATCHED", "MetricsMiddleware", "RouteResolver", "starlette_route_template"]
+
+UNMATCHED = "<unmatched>"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+RouteResolver = Callable[[Scope], str | None]
+"""Returns the route template that served a request (called after the app ran), or None."""
+
+
+def starlette_route_template(scope: Scope) -> str | None:
+    """Starlette and FastAPI record the matched route in the scope (`scope["route"]`)."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if template is None:
+        return None
+    return f"{scope.get('root_path', '').rstrip('/')}{template}" if scope.get("root_path") else str(template)
+
+
+class MetricsMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, metrics: ServiceMetrics, resolve_route: RouteResolver = starlette_route_template
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.resolve_route = resolve_route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            endpoint = self.resolve_route(scope) or UNMATCHED
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            self.metrics.requests_total.labels(endpoint, method, str(status)).inc()
+            self.metrics.request_duration.labels(endpoint, method).observe(time.perf_counter() - started)

@@ -1,0 +1,130 @@
+"""Per-client rate limits on the `limits` library (memory or Redis storage).
+
+Every response carries `X-RateLimit-Limit/-Remaining/-Reset` for the tightest limit (and, if
+enabled, the IETF `RateLimit`/`RateLimit-Policy` fields); refusals are 429 with `Retry-After`.
+The policy on storage failure is fail-open: a Redis outage must not take the service down with it,
+so the request passes and the error is counted (Warehouse's rate limiter makes the same choice).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+from limits import RateLimitItem, parse_many
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import StorageError
+from limits.storage import storage_from_string
+
+from servicekit.asgi import ASGIApp, Message, Receive, Scope, Send, send_json
+from servicekit.clientip import TrustedProxies
+from servicekit.metrics import ServiceMetrics
+
+__all__ = ["RateLimitMiddleware", "RateLimiter"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    limit: RateLimitItem
+    remaining: int
+    reset_at: float
+
+
+class RateLimiter:
+    """Checks and counts one hit against every configured limit for a key."""
+
+    def __init__(self, limits: Sequence[str], storage_url: str = "memory://", *, timeout: float = 0.25) -> None:
+        self.items: list[RateLimitItem] = [item for spec in limits for item in parse_many(spec)]
+        if not self.items:
+            raise ValueError("no rate limits configured")
+        options: dict[str, float | str | bool] = {}
+        if storage_url.startswith("async+redis"):
+            # redis-py, short timeouts (a dead Redis must cost milliseconds), errors as StorageError.
+            options = {"implementation": "redispy", "wrap_exceptions": True,
+                       "socket_timeout": timeout, "socket_connect_timeout": timeout}  # fmt: skip
+        elif storage_url == "memory://":
+            storage_url = "async+memory://"
+        self.storage = storage_from_string(storage_url, **options)
+        self.strategy = SlidingWindowCounterRateLimiter(self.storage)  # type: ignore[arg-type]
+
+    async def hit(self, key: str) -> Verdict:
+        """Count one request for `key`; the verdict of the tightest (or the first exceeded) limit."""
+        tightest: Verdict | None = None
+        for item in self.items:
+            allowed = await self.strategy.hit(item, key)
+            stats = await self.strategy.get_window_stats(item, key)
+            verdict = Verdict(allowed, item, max(0, stats.remaining), stats.reset_time)
+            if not allowed:
+                return verdict
+            if tightest is None or verdict.remaining < tightest.remaining:
+                tightest = verdict
+        assert tightest is not None
+        return tightest
+
+
+class RateLimitMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limiter: RateLimiter,
+        proxies: TrustedProxies,
+        metrics: ServiceMetrics | None = None,
+        ietf_headers: bool = False,
+    ) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.proxies = proxies
+        self.metrics = metrics
+        self.ietf_headers = ietf_headers
+        self.log = structlog.stdlib.get_logger("servicekit.ratelimit")
+
+    def _headers(self, verdict: Verdict, now: float) -> list[tuple[bytes, bytes]]:
+        reset_in = max(0, math.ceil(verdict.reset_at - now))
+        headers = [
+            (b"x-ratelimit-limit", str(verdict.limit.amount).encode()),
+            (b"x-ratelimit-remaining", str(verdict.remaining).encode()),
+            (b"x-ratelimit-reset", str(math.ceil(verdict.reset_at)).encode()),
+        ]
+        if self.ietf_headers:
+            window = verdict.limit.get_expiry()
+            headers.append((b"ratelimit-policy", f'"default";q={verdict.limit.amount};w={window}'.encode()))
+            headers.append((b"ratelimit", f'"default";r={verdict.remaining};t={reset_in}'.encode()))
+        return headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        try:
+            verdict = await self.limiter.hit(self.proxies.client_ip(scope))
+        except (StorageError, ConnectionError, TimeoutError, OSError) as error:
+            if self.metrics is not None:
+                self.metrics.rate_limit_storage_errors_total.inc()
+            self.log.warning("rate_limit_storage_error", error=type(error).__name__, policy="fail-open")
+            await self.app(scope, receive, send)
+            return
+        now = time.time()
+        headers = self._headers(verdict, now)
+        if not verdict.allowed:
+            if self.metrics is not None:
+                self.metrics.rate_limited_total.inc()
+            retry_after = max(1, math.ceil(verdict.reset_at - now))
+            await send_json(
+                send,
+                429,
+                {"error": "rate_limited", "detail": f"rate limit of {verdict.limit} exceeded; retry in {retry_after}s"},
+                [*headers, (b"retry-after", str(retry_after).encode())],
+            )
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
