@@ -40,17 +40,29 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
+            endpoint = self.resolve_route(scope) or UNMATCHED
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            self.metrics.requests_total.labels(endpoint, method, str(status)).inc()
+            self.metrics.request_duration.labels(endpoint, method).observe(time.perf_counter() - started)
 
         async def send_and_record(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
             await send(message)
+            # Count at the last byte: the client may already send its next request while the
+            # framework is still tidying up (Django closes the response in a thread).
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                record()
 
         try:
             await self.app(scope, receive, send_and_record)
         finally:
-            endpoint = self.resolve_route(scope) or UNMATCHED
-            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            self.metrics.requests_total.labels(endpoint, method, str(status)).inc()
-            self.metrics.request_duration.labels(endpoint, method).observe(time.perf_counter() - started)
+            record()

@@ -112,8 +112,8 @@ class RedisCache:
         return f"{self.prefix}:{key}"
 
     async def get(self, key: str) -> CacheEntry | None:
-        raw: bytes | None = await self.client.get(self._key(key))
-        if raw is None or len(raw) < _HEADER.size:
+        raw = await self.client.get(self._key(key))
+        if not isinstance(raw, bytes) or len(raw) < _HEADER.size:
             return None
         stored_at, ttl, stale_ttl = _HEADER.unpack_from(raw)
         return CacheEntry(bytes(raw[_HEADER.size :]), stored_at, ttl, stale_ttl)
