@@ -141,7 +141,7 @@ def serve(
         "bind": f"{bind_host}:{bind_port}",
         "workers": workers or settings.WORKERS,
         "worker_class": "servicekit.serving.GracefulUvicornWorker",
-        "graceful_timeout": settings.GRACEFUL_TIMEOUT,
+        "graceful_timeout": int(settings.GRACEFUL_TIMEOUT),
         "timeout": max(30, int(settings.GRACEFUL_TIMEOUT) + 10),
         "keepalive": 5,
         "max_requests": settings.MAX_REQUESTS,

@@ -8,6 +8,7 @@ being cut off when it expires.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator
 from typing import TypeVar
@@ -64,7 +65,10 @@ async def until_shutdown(stream: AsyncIterator[T]) -> AsyncIterator[T]:
             step = asyncio.ensure_future(anext(stream))
             done, _ = await asyncio.wait({step, shutdown}, return_when=asyncio.FIRST_COMPLETED)
             if step not in done:
+                # Let the cancelled step unwind before closing the generator it is running in.
                 step.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await step
                 return
             try:
                 item = step.result()

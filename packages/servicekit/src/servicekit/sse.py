@@ -8,6 +8,7 @@ when the server is shutting down, so a stream never holds a worker past the grac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -63,6 +64,11 @@ async def sse_stream(events: AsyncIterator[bytes], *, heartbeat_seconds: float =
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await pending
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     async for chunk in until_shutdown(with_heartbeats()):
         yield chunk
