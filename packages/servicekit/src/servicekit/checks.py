@@ -7,6 +7,7 @@ prints every message. Services add their own checks by passing extra `DeployChec
 from __future__ import annotations
 
 import math
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -64,7 +65,9 @@ def is_weak_secret(value: str) -> str | None:
         return f"is {len(value)} characters long (at least {_MIN_SECRET_LENGTH} needed)"
     counts = Counter(value)
     per_char = -sum(c / len(value) * math.log2(c / len(value)) for c in counts.values())
-    if per_char * len(value) < _MIN_SECRET_ENTROPY_BITS or len(counts) < 10:
+    # Character statistics miss periodic patterns ("0123456789" * 4); compression catches them.
+    patterned = len(zlib.compress(value.encode())) < 0.75 * len(value)
+    if per_char * len(value) < _MIN_SECRET_ENTROPY_BITS or len(counts) < 10 or patterned:
         return "has too little entropy (repeated or patterned characters)"
     return None
 

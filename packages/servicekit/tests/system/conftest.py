@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from servicekit.local import free_port
 
 APPS_DIR = Path(__file__).parent / "apps"

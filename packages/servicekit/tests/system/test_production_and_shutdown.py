@@ -122,7 +122,7 @@ def test_sigterm_ends_open_sse_stream_inside_grace_period(start_service, tmp_pat
                 for line in response.iter_lines():
                     if line.startswith("data:"):
                         received.append(line)
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as error:
             errors.append(error)
         finished.set()
 

@@ -14,7 +14,6 @@ from typing import Any
 import redis.asyncio as redis
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
-
 from servicekit import Health, ReadinessCheck, ServiceSettings, envelope, metrics_for
 from servicekit.asgi import ASGIApp
 from servicekit.sse import SSE_HEADERS, sse_event, sse_stream
@@ -83,14 +82,13 @@ def fastapi_app() -> ASGIApp:
 def django_app() -> ASGIApp:
     import django
     from django.conf import settings as django_settings
-
     from servicekit.django import django_route_template, with_lifespan
 
     settings = SampleSettings()
     if not django_settings.configured:
         django_settings.configure(
             DEBUG=False,
-            SECRET_KEY="x" * 50,  # noqa: S106 - sample app; servicekit's checks guard the real one
+            SECRET_KEY="x" * 50,
             ROOT_URLCONF="sk_sample_django_urls",
             # Host checks happen once, in servicekit's stack, before Django sees the request.
             ALLOWED_HOSTS=["*"],

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 
-from sk_sample_apps import SampleSettings
-
 from servicekit.cli import service_cli
+from sk_sample_apps import SampleSettings
 
 FLAVOUR = os.environ.get("SAMPLE_FLAVOUR", "fastapi")
 main = service_cli(
