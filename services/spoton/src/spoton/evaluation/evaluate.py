@@ -24,19 +24,38 @@ class TrackingScores:
     hota: HotaCounts
 
     def __add__(self, other: TrackingScores) -> TrackingScores:
-        return TrackingScores(self.clear + other.clear, self.identity + other.identity, self.hota + other.hota)
+        return TrackingScores(
+            self.clear + other.clear, self.identity + other.identity, self.hota + other.hota
+        )
 
     def summary(self) -> dict[str, Any]:
         """Flat dict of headline figures (ratios in [0, 1], counts as ints) for JSON responses."""
         c, i, h = self.clear, self.identity, self.hota
         return {
-            "HOTA": h.hota, "DetA": h.deta, "AssA": h.assa, "LocA": h.loca,
-            "MOTA": c.mota, "MOTP": c.motp, "IDF1": i.idf1, "IDP": i.idp, "IDR": i.idr,
-            "recall": c.recall, "precision": c.precision,
-            "TP": c.tp, "FP": c.fp, "FN": c.fn, "IDSW": c.idsw, "Frag": c.frag,
-            "MT": c.mt, "PT": c.pt, "ML": c.ml, "GT_IDs": c.num_gt_ids,
-            "IDTP": i.idtp, "IDFP": i.idfp, "IDFN": i.idfn,
-        }  # fmt: skip
+            "HOTA": h.hota,
+            "DetA": h.deta,
+            "AssA": h.assa,
+            "LocA": h.loca,
+            "MOTA": c.mota,
+            "MOTP": c.motp,
+            "IDF1": i.idf1,
+            "IDP": i.idp,
+            "IDR": i.idr,
+            "recall": c.recall,
+            "precision": c.precision,
+            "TP": c.tp,
+            "FP": c.fp,
+            "FN": c.fn,
+            "IDSW": c.idsw,
+            "Frag": c.frag,
+            "MT": c.mt,
+            "PT": c.pt,
+            "ML": c.ml,
+            "GT_IDs": c.num_gt_ids,
+            "IDTP": i.idtp,
+            "IDFP": i.idfp,
+            "IDFN": i.idfn,
+        }
 
 
 def evaluate_sequence(gt: MOTSequence, tracker: MOTSequence, *, iou_threshold: float = 0.5) -> TrackingScores:

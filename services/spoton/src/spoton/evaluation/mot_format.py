@@ -55,9 +55,13 @@ class MOTSequence:
 
     def select(self, mask: npt.NDArray[np.bool_]) -> MOTSequence:
         return MOTSequence(
-            self.frame[mask], self.track_id[mask], self.tlwh[mask], self.confidence[mask],
-            self.class_id[mask], self.visibility[mask],
-        )  # fmt: skip
+            self.frame[mask],
+            self.track_id[mask],
+            self.tlwh[mask],
+            self.confidence[mask],
+            self.class_id[mask],
+            self.visibility[mask],
+        )
 
     @property
     def frame_ids(self) -> npt.NDArray[np.int64]:

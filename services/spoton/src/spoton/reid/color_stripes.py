@@ -6,6 +6,7 @@ Histograms are square-rooted (Hellinger) so cosine distance behaves like the Bha
 
 from __future__ import annotations
 
+import itertools
 from typing import Protocol, runtime_checkable
 
 import cv2
@@ -77,7 +78,7 @@ class ColorStripeEmbedder:
     def _describe(self, crop: npt.NDArray[np.uint8]) -> FloatArray:
         edges = np.linspace(0, crop.shape[0], self.stripes + 1).astype(int)
         parts = []
-        for a, b in zip(edges[:-1], edges[1:], strict=True):
+        for a, b in itertools.pairwise(edges):
             band = np.ascontiguousarray(crop[a:b])
             hs = cv2.calcHist([band], [0, 1], None, [self.hue_bins, self.sat_bins], [0, 180, 0, 256]).ravel()
             v = cv2.calcHist([band], [2], None, [self.val_bins], [0, 256]).ravel()

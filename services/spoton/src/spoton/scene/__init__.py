@@ -7,9 +7,9 @@ from spoton.scene.scene import FloorPlan, GroundTruthBox, SyntheticScene
 from spoton.scene.walkers import Walker, WalkerPose
 
 __all__ = [
-    "FIGURE_ASPECT",
     "COVERAGE",
     "DOORS",
+    "FIGURE_ASPECT",
     "PALETTE",
     "ROOMS",
     "Appearance",

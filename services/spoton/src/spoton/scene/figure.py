@@ -61,10 +61,23 @@ def draw_person(
         foot_x = cx + side * 0.04 * h + side * swing * 0.09 * h
         knee_x = (hip_x + foot_x) / 2 + 0.01 * h
         cv2.line(image, _pt(hip_x, hip_y), _pt(knee_x, top + 0.76 * h), appearance.trousers, leg_w, lt, sh)
-        cv2.line(image, _pt(knee_x, top + 0.76 * h), _pt(foot_x, foot_v - 0.02 * h), appearance.trousers, leg_w, lt, sh)
         cv2.line(
-            image, _pt(foot_x - 0.02 * h, foot_v - 0.015 * h), _pt(foot_x + 0.05 * h, foot_v - 0.015 * h),
-            (25, 25, 25), max(2, round(0.03 * h)), lt, sh,
+            image,
+            _pt(knee_x, top + 0.76 * h),
+            _pt(foot_x, foot_v - 0.02 * h),
+            appearance.trousers,
+            leg_w,
+            lt,
+            sh,
+        )
+        cv2.line(
+            image,
+            _pt(foot_x - 0.02 * h, foot_v - 0.015 * h),
+            _pt(foot_x + 0.05 * h, foot_v - 0.015 * h),
+            (25, 25, 25),
+            max(2, round(0.03 * h)),
+            lt,
+            sh,
         )
     # torso: shoulders wider than hips
     torso = np.array(
@@ -84,12 +97,36 @@ def draw_person(
         cv2.line(image, _pt(sx, top + 0.19 * h), _pt(hand_x, top + 0.50 * h), appearance.shirt, arm_w, lt, sh)
         cv2.circle(image, _pt(hand_x, top + 0.51 * h), round(0.025 * h * 16), appearance.skin, -1, lt, sh)
     # neck and head
-    cv2.line(image, _pt(cx, top + 0.12 * h), _pt(cx, top + 0.18 * h), appearance.skin, max(2, round(0.05 * h)), lt, sh)
-    cv2.ellipse(
-        image, _pt(cx, top + 0.075 * h), (round(0.055 * h * 16), round(0.07 * h * 16)), 0, 0, 360,
-        appearance.skin, -1, lt, sh,
+    cv2.line(
+        image,
+        _pt(cx, top + 0.12 * h),
+        _pt(cx, top + 0.18 * h),
+        appearance.skin,
+        max(2, round(0.05 * h)),
+        lt,
+        sh,
     )
     cv2.ellipse(
-        image, _pt(cx, top + 0.05 * h), (round(0.057 * h * 16), round(0.045 * h * 16)), 0, 180, 360,
-        appearance.hair, -1, lt, sh,
+        image,
+        _pt(cx, top + 0.075 * h),
+        (round(0.055 * h * 16), round(0.07 * h * 16)),
+        0,
+        0,
+        360,
+        appearance.skin,
+        -1,
+        lt,
+        sh,
+    )
+    cv2.ellipse(
+        image,
+        _pt(cx, top + 0.05 * h),
+        (round(0.057 * h * 16), round(0.045 * h * 16)),
+        0,
+        180,
+        360,
+        appearance.hair,
+        -1,
+        lt,
+        sh,
     )

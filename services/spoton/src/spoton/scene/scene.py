@@ -107,9 +107,13 @@ class SyntheticScene:
         tex = np.clip(tex + rng.normal(0, 5, tex.shape), 0, 255).astype(np.uint8)
         img_to_tex = np.diag([ppm, ppm, 1.0]) @ cam.image_to_floor
         floor = cv2.warpPerspective(
-            tex, img_to_tex, (cam.width, cam.height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_CONSTANT, borderValue=(200, 205, 210),
-        )  # fmt: skip
+            tex,
+            img_to_tex,
+            (cam.width, cam.height),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(200, 205, 210),
+        )
         # Pixels whose ray points above the horizon see wall, not floor.
         vv, uu = np.mgrid[0 : cam.height, 0 : cam.width]
         rays = np.stack([uu, vv, np.ones_like(uu)], -1).reshape(-1, 3) @ np.linalg.inv(cam.intrinsics).T
@@ -133,7 +137,9 @@ class SyntheticScene:
             if h_px <= 0:
                 continue
             box = person_box(float(foot[0]), float(foot[1]), h_px)
-            gt = GroundTruthBox(w.person_id, box, (float(foot[0]), float(foot[1])), (pose.x, pose.y), float(depth[0]), 1.0)
+            gt = GroundTruthBox(
+                w.person_id, box, (float(foot[0]), float(foot[1])), (pose.x, pose.y), float(depth[0]), 1.0
+            )
             items.append((w, gt, pose.phase))
         items.sort(key=lambda it: -it[1].depth_m)  # far first: painter's algorithm
         return items
@@ -153,7 +159,9 @@ class SyntheticScene:
         image = cv2.add(image, noise.integers(0, 6, image.shape, dtype=np.uint8))
         return image, self._ground_truth(cam, items)
 
-    def _ground_truth(self, cam: PinholeCamera, items: list[tuple[Walker, GroundTruthBox, float]]) -> list[GroundTruthBox]:
+    def _ground_truth(
+        self, cam: PinholeCamera, items: list[tuple[Walker, GroundTruthBox, float]]
+    ) -> list[GroundTruthBox]:
         out: list[GroundTruthBox] = []
         boxes = [np.asarray(gt.xyxy) for _, gt, _ in items]
         for i, (_, gt, _) in enumerate(items):
@@ -174,8 +182,14 @@ class SyntheticScene:
             if vis < self.min_visibility:
                 continue
             out.append(
-                GroundTruthBox(gt.person_id, (float(clip[0]), float(clip[1]), float(clip[2]), float(clip[3])),
-                               gt.foot_px, gt.floor_xy, gt.depth_m, vis)  # fmt: skip
+                GroundTruthBox(
+                    gt.person_id,
+                    (float(clip[0]), float(clip[1]), float(clip[2]), float(clip[3])),
+                    gt.foot_px,
+                    gt.floor_xy,
+                    gt.depth_m,
+                    vis,
+                )
             )
         return out
 

@@ -41,7 +41,9 @@ class BoTSORT(ByteTrack):
     kalman_mode: Mode = "xywh"
     config: BoTSORTConfig
 
-    def __init__(self, config: BoTSORTConfig | None = None, *, embedder: AppearanceEmbedder | None = None) -> None:
+    def __init__(
+        self, config: BoTSORTConfig | None = None, *, embedder: AppearanceEmbedder | None = None
+    ) -> None:
         cfg = config or BoTSORTConfig()
         self.embedder = embedder or ColorStripeEmbedder()
         self.cmc = CameraMotionCompensator(cfg.cmc_method, downscale=cfg.cmc_downscale)

@@ -34,7 +34,12 @@ class Tracks:
 
     @classmethod
     def empty(cls) -> Tracks:
-        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.int32))
+        return cls(
+            np.zeros((0, 4), np.float32),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.int32),
+        )
 
     def __len__(self) -> int:
         return len(self.xyxy)
