@@ -1,0 +1,1 @@
+"""SpotOn domain core: detection, tracking, re-identification, evaluation, scenes, geometry."""

@@ -1,0 +1,87 @@
+"""One error root for the SpotOn domain core; the app layer maps these to HTTP statuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "DegenerateHomographyError",
+    "DetectorUnavailableError",
+    "HomographyError",
+    "InvalidDetectionsError",
+    "InvalidFrameError",
+    "MOTFormatError",
+    "ReprojectionError",
+    "SceneConfigError",
+    "SpotOnError",
+    "UnknownModelError",
+    "WeightsNotFoundError",
+]
+
+
+class SpotOnError(Exception):
+    """Root of every error raised by the SpotOn domain core."""
+
+
+class InvalidDetectionsError(SpotOnError, ValueError):
+    """Detection arrays have the wrong shape, dtype or values."""
+
+
+class InvalidFrameError(SpotOnError, ValueError):
+    """An image frame is not an HxW or HxWx3 uint8 array."""
+
+
+class UnknownModelError(SpotOnError, ValueError):
+    """A detector/tracker/re-id kind is not one we know."""
+
+    def __init__(self, family: str, kind: str, known: tuple[str, ...]) -> None:
+        super().__init__(f"unknown {family} type {kind!r}; expected one of: {', '.join(known)}")
+        self.family = family
+        self.kind = kind
+        self.known = known
+
+
+class WeightsNotFoundError(SpotOnError, FileNotFoundError):
+    """A model needs a weights file that is not present (we never download at run time)."""
+
+    def __init__(self, model: str, path: Path) -> None:
+        super().__init__(
+            f"{model} needs its weights file {str(path)!r}, which does not exist; "
+            f"place it there (WEIGHTS_DIR) or choose the zero-weight 'hog' detector"
+        )
+        self.model = model
+        self.path = path
+
+
+class DetectorUnavailableError(SpotOnError, RuntimeError):
+    """A detector kind is known but its runtime backend is not installed or not built yet."""
+
+
+class MOTFormatError(SpotOnError, ValueError):
+    """A MOT-challenge text file is malformed; the message names the line."""
+
+
+class HomographyError(SpotOnError, ValueError):
+    """Root of homography estimation and validation errors."""
+
+
+class DegenerateHomographyError(HomographyError):
+    """Too few, non-finite or collinear point pairs, or a singular matrix."""
+
+
+class ReprojectionError(HomographyError):
+    """The fitted homography reprojects the given points worse than the allowed threshold."""
+
+    def __init__(self, rms_error: float, max_error: float, threshold: float) -> None:
+        super().__init__(
+            f"homography refused: RMS reprojection error {rms_error:.4f} "
+            f"(max {max_error:.4f}) exceeds the threshold {threshold:.4f}; "
+            "check the point pairs for typos or swapped coordinates"
+        )
+        self.rms_error = rms_error
+        self.max_error = max_error
+        self.threshold = threshold
+
+
+class SceneConfigError(SpotOnError, ValueError):
+    """A synthetic scene description is inconsistent."""
