@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-import structlog
-
 from servicekit.asgi import ASGIApp, Message, Receive, Scope, Send, get_header
 from servicekit.clientip import TrustedProxies
+from servicekit.logs import get_logger
 
 __all__ = ["AccessLogMiddleware"]
 
@@ -16,7 +15,7 @@ class AccessLogMiddleware:
     def __init__(self, app: ASGIApp, *, proxies: TrustedProxies) -> None:
         self.app = app
         self.proxies = proxies
-        self.log = structlog.stdlib.get_logger("servicekit.access")
+        self.log = get_logger("servicekit.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

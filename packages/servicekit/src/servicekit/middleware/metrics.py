@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from servicekit.asgi import ASGIApp, Message, Receive, Scope, Send
 from servicekit.metrics import ServiceMetrics
@@ -33,6 +34,9 @@ class MetricsMiddleware:
         self.app = app
         self.metrics = metrics
         self.resolve_route = resolve_route
+        # Labelled children are looked up once per label set: labels() is the costly part.
+        self._counters: dict[tuple[str, str, str], Any] = {}
+        self._histograms: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,8 +53,15 @@ class MetricsMiddleware:
             recorded = True
             endpoint = self.resolve_route(scope) or UNMATCHED
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            self.metrics.requests_total.labels(endpoint, method, str(status)).inc()
-            self.metrics.request_duration.labels(endpoint, method).observe(time.perf_counter() - started)
+            key = (endpoint, method, str(status))
+            counter = self._counters.get(key)
+            if counter is None:
+                counter = self._counters[key] = self.metrics.requests_total.labels(*key)
+            histogram = self._histograms.get(key[:2])
+            if histogram is None:
+                histogram = self._histograms[key[:2]] = self.metrics.request_duration.labels(endpoint, method)
+            counter.inc()
+            histogram.observe(time.perf_counter() - started)
 
         async def send_and_record(message: Message) -> None:
             nonlocal status

@@ -13,7 +13,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import structlog
 from limits import RateLimitItem, parse_many
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
@@ -21,6 +20,7 @@ from limits.storage import storage_from_string
 
 from servicekit.asgi import ASGIApp, Message, Receive, Scope, Send, send_json
 from servicekit.clientip import TrustedProxies
+from servicekit.logs import get_logger
 from servicekit.metrics import ServiceMetrics
 
 __all__ = ["RateLimitMiddleware", "RateLimiter"]
@@ -81,7 +81,7 @@ class RateLimitMiddleware:
         self.proxies = proxies
         self.metrics = metrics
         self.ietf_headers = ietf_headers
-        self.log = structlog.stdlib.get_logger("servicekit.ratelimit")
+        self.log = get_logger("servicekit.ratelimit")
 
     def _headers(self, verdict: Verdict, now: float) -> list[tuple[bytes, bytes]]:
         reset_in = max(0, math.ceil(verdict.reset_at - now))

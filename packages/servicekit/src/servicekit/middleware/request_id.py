@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 import structlog
 
@@ -24,7 +24,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = get_header(scope, b"x-request-id")
-        request_id = incoming.decode() if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming.decode() if incoming and _VALID_ID.match(incoming) else os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         encoded = request_id.encode()
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import structlog
-
+from servicekit.logs import get_logger
 from servicekit.metrics import ServiceMetrics
 from servicekit.resilience.breaker_storage import BreakerState
 
@@ -34,7 +33,7 @@ class BreakerMetrics:
             "Circuit breaker state transitions.",
             (label, "from_state", "to_state"),
         )
-        self.log = structlog.stdlib.get_logger("servicekit.breaker")
+        self.log = get_logger("servicekit.breaker")
 
     def __call__(self, name: str, old: BreakerState, new: BreakerState) -> None:
         self.state.labels(name).set(int(new))
