@@ -67,16 +67,50 @@ class ImportReport:
     seconds: float = 0.0
 
 
+# Nesting depth of `coordinates` and the minimum positions per innermost list, per geometry type.
+_SHAPE = {
+    "Point": (1, 0),
+    "LineString": (2, 2),
+    "MultiLineString": (3, 2),
+    "Polygon": (3, 4),
+    "MultiPolygon": (4, 4),
+}
+
+
+def _check_coordinates(value: Any, depth: int, min_positions: int) -> bool:
+    # PostGIS quietly turns some malformed arrays into LINESTRING(0 0): check the shape ourselves.
+    if depth == 1:
+        return (
+            isinstance(value, list)
+            and 2 <= len(value) <= 3
+            and all(
+                isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in value
+            )
+        )
+    if not isinstance(value, list) or not value:
+        return False
+    if depth == 2 and len(value) < min_positions:
+        return False
+    return all(_check_coordinates(item, depth - 1, min_positions) for item in value)
+
+
 def _geojson(feature: Feature, allowed: Sequence[str]) -> str:
     geometry = feature.geometry
-    if not geometry or geometry.get("type") not in allowed:
-        got = geometry.get("type") if geometry else None
-        raise ImdfError(feature.source, f"geometry must be one of {list(allowed)}, got {got}")
+    kind = geometry.get("type") if geometry else None
+    if not geometry or kind not in allowed:
+        raise ImdfError(feature.source, f"geometry must be one of {list(allowed)}, got {kind}")
+    depth, min_positions = _SHAPE[kind]
+    if not _check_coordinates(geometry.get("coordinates"), depth, min_positions):
+        raise ImdfError(feature.source, f"malformed {kind} coordinates")
     return json.dumps(geometry)
 
 
 def _point(value: Any) -> str | None:
-    if isinstance(value, dict) and value.get("type") == "Point":
+    if (
+        isinstance(value, dict)
+        and value.get("type") == "Point"
+        and _check_coordinates(value.get("coordinates"), 1, 0)
+    ):
         return json.dumps(value)
     return None
 
