@@ -97,7 +97,7 @@ def _check_coordinates(value: Any, depth: int, min_positions: int) -> bool:
 def _geojson(feature: Feature, allowed: Sequence[str]) -> str:
     geometry = feature.geometry
     kind = geometry.get("type") if geometry else None
-    if not geometry or kind not in allowed:
+    if not geometry or not isinstance(kind, str) or kind not in allowed:
         raise ImdfError(feature.source, f"geometry must be one of {list(allowed)}, got {kind}")
     depth, min_positions = _SHAPE[kind]
     if not _check_coordinates(geometry.get("coordinates"), depth, min_positions):
@@ -168,12 +168,14 @@ class _Loader:
     def levels(self) -> None:
         nodes = self.ds.of("nav_node")
         node_level = {n.id: n.properties.get("level_id") for n in nodes}
-        entrances = {
-            node_level[n.id]
-            for n in nodes
-            if node_level[n.id]
-            and any(node_level.get(m, "?") is None for m in n.properties.get("neighbours") or ())
-        }
+        # Entrance floors: indoor nodes with an outdoor (level-less) neighbour.
+        entrances: set[str] = set()
+        for n in nodes:
+            level = node_level[n.id]
+            if isinstance(level, str) and any(
+                node_level.get(m, "?") is None for m in n.properties.get("neighbours") or ()
+            ):
+                entrances.add(level)
         raw = []
         for f in self.ds.of("level"):
             buildings = f.properties.get("building_ids") or []

@@ -16,6 +16,8 @@ def choose_path(origin: Anchor, destination: Anchor, table: PathTable) -> PathCh
     best: tuple[tuple[float, int, int], PathChoice] | None = None
     for o in origin.candidates:
         for d in destination.candidates:
+            nodes: tuple[int, ...]
+            edges: tuple[int, ...]
             if o.node == d.node:
                 cost, nodes, edges = 0.0, (o.node,), ()
             elif (o.node, d.node) in table:
