@@ -1,0 +1,1 @@
+"""The fleet runner: `flotilla up` starts everything `make up` promises."""
