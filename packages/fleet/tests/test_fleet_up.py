@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,7 +59,8 @@ def _alive(pid: int) -> str | None:
 
 
 def test_fleet_starts_everything_stops_cleanly_and_reuses_data(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+    # Outside pytest's private (0700) temp tree: the cluster runs as the postgres user.
+    data = Path(tempfile.mkdtemp(prefix="flotilla-fleet-test-"))
     base = free_port()
     while any(not _free(port) for port in range(base, base + 4)):
         base = free_port()
@@ -98,6 +101,7 @@ def test_fleet_starts_everything_stops_cleanly_and_reuses_data(tmp_path: Path) -
         assert pg_version.stat().st_mtime == initialised_at  # cluster reused, not re-initialised
     finally:
         code, _, survivors = stop(second)
+        shutil.rmtree(data, ignore_errors=True)
     assert code == 0
     assert survivors == []
 

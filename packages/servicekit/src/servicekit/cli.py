@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -37,9 +38,10 @@ def service_cli(
         from servicekit.checks import UnsafeSettingsError, enforce_deploy_checks
         from servicekit.serving import serve
 
-        settings = settings_factory()
         if production is not None:
-            settings = settings.model_copy(update={"PRODUCTION_MODE": production})
+            # Workers build their own Settings from the environment: the override must reach them.
+            os.environ["PRODUCTION_MODE"] = "true" if production else "false"
+        settings = settings_factory()
         try:
             enforce_deploy_checks(settings, extra_checks)
         except UnsafeSettingsError as error:

@@ -38,9 +38,11 @@ def envelope(
 ) -> ASGIApp:
     """Refuse unsafe production settings, configure logs, and wrap `app` in the middleware stack."""
     enforce_deploy_checks(settings, extra_checks)
-    json_logs = settings.LOG_FORMAT == "json" or (settings.LOG_FORMAT == "auto" and settings.PRODUCTION_MODE)
     configure_logging(
-        level=settings.LOG_LEVEL, json=json_logs, service=settings.service_name, secret_values=settings.secret_values()
+        level=settings.LOG_LEVEL,
+        json=settings.json_logs,
+        service=settings.service_name,
+        secret_values=settings.secret_values(),
     )
     context = StackContext(
         settings=settings,

@@ -22,6 +22,7 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger as GunicornLogger
 from uvicorn_worker import UvicornWorker
 
+from servicekit.logs import configure_logging
 from servicekit.settings import ServiceSettings
 from servicekit.shutdown import request_shutdown
 
@@ -122,6 +123,13 @@ def serve(
 ) -> None:
     """Serve `factory_path` (a zero-argument function returning the ASGI app) until stopped."""
     production = settings.PRODUCTION_MODE if production is None else production
+    # The server's own logs (master, start-up) use the same format as the app's.
+    configure_logging(
+        level=settings.LOG_LEVEL,
+        json=settings.json_logs,
+        service=settings.service_name,
+        secret_values=settings.secret_values(),
+    )
     bind_host = host or settings.HOST
     bind_port = port or settings.PORT
     if not production:

@@ -147,6 +147,11 @@ class ServiceSettings(BaseSettings):
         return (init_settings, _SecretFilesSource(settings_cls, dict(os.environ)), env_settings, dotenv_settings)
 
     @property
+    def json_logs(self) -> bool:
+        """LOG_FORMAT=auto means JSON in production and console in development."""
+        return self.LOG_FORMAT == "json" or (self.LOG_FORMAT == "auto" and self.PRODUCTION_MODE)
+
+    @property
     def max_request_bytes(self) -> int:
         return int(self.MAX_REQUEST_SIZE_MB * 1024 * 1024)
 

@@ -56,16 +56,21 @@ class PostgresServer:
             entry = pwd.getpwnam(self.owner)
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
-    def _init_cluster(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._chown(self.directory)
-        # The owner must be able to reach the directory through its parents.
+    def _make_reachable(self) -> None:
+        """The owner must reach the directory through its parents (checked at every start: other
+        tools, e.g. a new pytest session, may tighten a parent's mode in between)."""
+        if not self.owner:
+            return
         for parent in self.directory.parents:
             if parent == Path("/"):
                 break
             mode = parent.stat().st_mode
-            if self.owner and not mode & 0o001:
+            if not mode & 0o001:
                 os.chmod(parent, mode | 0o001)
+
+    def _init_cluster(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._chown(self.directory)
         pwfile = self.directory / ".pwfile"
         pwfile.write_text(self.password + "\n")
         self._chown(pwfile)
@@ -98,6 +103,8 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         if not (_PG_BIN / "postgres").exists():
             raise RuntimeError("PostgreSQL 15 is not installed; `make test` installs it with apt-get")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._make_reachable()
         if not (self.data_dir / "PG_VERSION").exists():
             self._init_cluster()
         options = {
