@@ -163,13 +163,21 @@ class PostgresServer:
         return self.dsn(name)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # SIGTERM = smart shutdown
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        """Fast shutdown through pg_ctl (disconnects clients, checkpoints). Signalling `runuser`
+        instead would not do: it SIGKILLs its child two seconds after forwarding a SIGTERM."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        subprocess.run(
+            _as_owner([str(_PG_BIN / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "30"],
+                      self.owner),
+            capture_output=True,
+            check=False,
+        )  # fmt: skip
+        try:
+            self.process.wait(timeout=35)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
 
     def destroy(self) -> None:
         self.stop()
