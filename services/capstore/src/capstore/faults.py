@@ -26,7 +26,7 @@ _MAX_HELD_BYTES: Final = 4 * 1024 * 1024
 
 
 class FaultMode(StrEnum):
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a network mode, not a password
     DROP = "drop"
     DELAY = "delay"
     BLACKHOLE = "blackhole"

@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import pytest
-
 from capstore.errors import NodeTimeout, NodeUnavailable
 from capstore.faults import FaultMode, FaultProxy
 from capstore.node import RedisNode
