@@ -109,11 +109,12 @@ class APCoordinator:
             self._tasks.append(asyncio.create_task(self._anti_entropy_forever()))
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *self._repairs]:
+        tasks = [*self._tasks, *self._repairs]
+        for task in tasks:
             task.cancel()
-        for task in [*self._tasks, *self._repairs]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            # bounded: a task stuck in a socket call must not hang the app's shutdown
+            await asyncio.wait(tasks, timeout=2.0)
         self._tasks.clear()
         self._repairs.clear()
 
@@ -231,7 +232,7 @@ class APCoordinator:
                 raise NoNodeAvailable(f"no node could serve the read of {key!r}: {'; '.join(failures)}")
             if time.monotonic() >= deadline:
                 raise CannotHonourSession(
-                    f"none of {answered} has applied this session's writes within {self.session_wait_ms:.0f} ms"
+                    f"none of {answered} applied this session's writes within {self.session_wait_ms:.0f} ms"
                 )
             await asyncio.sleep(0.01)
 

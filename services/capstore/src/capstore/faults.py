@@ -94,16 +94,20 @@ class FaultProxy:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        self._abort_links()
         await self._close_listener()
+
+    def _abort_links(self) -> None:
         for link in list(self._links):
             link.abort()
         self._links.clear()
 
     async def _close_listener(self) -> None:
+        # close() releases the listening socket at once; wait_closed() is skipped on purpose, since it
+        # may wait for accepted connections, which the caller aborts itself.
         if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+            server, self._server = self._server, None
+            server.close()
 
     def _signal(self) -> None:
         self._changed.set()
@@ -115,10 +119,8 @@ class FaultProxy:
             raise ValueError("delay mode needs delay_ms > 0")
         previous, self.mode, self.delay_ms = self.mode, mode, delay_ms if mode is FaultMode.DELAY else 0.0
         if mode is FaultMode.DROP:
+            self._abort_links()
             await self._close_listener()
-            for link in list(self._links):
-                link.abort()
-            self._links.clear()
         elif previous is FaultMode.DROP:
             await self._listen()
         self._signal()
