@@ -173,6 +173,12 @@ class RedisNode:
         except BaseException as error:
             if connection is not None:  # a half-read reply would poison the next command
                 await connection.disconnect(nowait=True)
+            if isinstance(error, redis_errors.BusyLoadingError):  # rejected before running
+                raise NodeUnavailable(
+                    self.node_id, "node is loading its dataset", maybe_applied=False
+                ) from error
+            if isinstance(error, redis_errors.InvalidResponse):
+                raise NodeUnavailable(self.node_id, f"protocol error: {error}", maybe_applied=sent) from error
             if isinstance(error, _TIMEOUT_ERRORS):
                 raise NodeTimeout(self.node_id, f"no reply within {timeout}s", maybe_applied=sent) from error
             if isinstance(error, _CONNECTION_ERRORS):
@@ -184,9 +190,15 @@ class RedisNode:
             if connection is not None:
                 await self._pool.release(connection)
 
+    def _refusal(self, reply: Any) -> None:
+        """Replies that mean the node refused to run the command (full, read-only)."""
+        if isinstance(reply, (redis_errors.OutOfMemoryError, redis_errors.ReadOnlyError)):
+            raise NodeUnavailable(self.node_id, f"refused: {reply}", maybe_applied=False)
+
     async def _call(self, *command: Any, read_timeout_s: float | None = None) -> Any:
         async def attempt() -> Any:
             (reply,) = await self._run([command], read_timeout_s)
+            self._refusal(reply)
             if isinstance(reply, redis_errors.ResponseError):
                 raise CapstoreError(f"node {self.node_id}: {command[0]} failed: {reply}")
             return reply
@@ -201,6 +213,7 @@ class RedisNode:
             if isinstance(reply, redis_errors.NoScriptError):
                 # Not run (the node restarted and lost its script cache): safe to send the body.
                 (reply,) = await self._run([("EVAL", script.source, len(keys), *keys, *args)])
+            self._refusal(reply)
             if isinstance(reply, redis_errors.ResponseError):
                 raise CapstoreError(f"node {self.node_id}: script {name} failed: {reply}")
             return reply
