@@ -88,6 +88,7 @@ class APCoordinator:
         self.wall_ms = wall_ms
         self._started_ms = wall_ms()
         self._synced: dict[tuple[str, str], float] = {}
+        self._waiting: dict[tuple[str, str], float] = {}
         self._partitioned: set[tuple[str, str]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._repairs: set[asyncio.Task[None]] = set()
@@ -127,8 +128,16 @@ class APCoordinator:
         now = self.wall_ms()
         oldest = now
         for origin in self.nodes:
-            if origin.node_id != node_id:
-                oldest = min(oldest, self._synced.get((origin.node_id, node_id), self._started_ms))
+            if origin.node_id == node_id:
+                continue
+            pair = (origin.node_id, node_id)
+            synced = self._synced.get(pair, self._started_ms)
+            waiting_since = self._waiting.get(pair)
+            if waiting_since is not None and now - waiting_since <= self.replication_block_ms:
+                # Caught up and blocked on the origin's log: a new entry would have woken the
+                # replicator, so nothing is missing beyond the wake-up latency.
+                synced = now
+            oldest = min(oldest, synced)
         return max(0.0, now - oldest)
 
     def staleness(self) -> dict[str, float]:
@@ -303,7 +312,14 @@ class APCoordinator:
                     self._partitioned.discard(pair)
                     self.events(events.PARTITION_HEALED, origin=pair[0], dest=pair[1])
                 backoff = self.retry_backoff_s[0]
-                await origin.wait_for_log(await dest.cursor(origin.node_id), self.replication_block_ms)
+                cursor = await dest.cursor(origin.node_id)
+                waiting_since = self._waiting[pair] = self.wall_ms()
+                try:
+                    woken = await origin.wait_for_log(cursor, self.replication_block_ms)
+                finally:
+                    del self._waiting[pair]
+                if not woken:  # nothing after the cursor during the whole wait: in sync as of its start
+                    self._synced[pair] = max(self._synced.get(pair, 0.0), waiting_since)
             except NodeError as error:
                 if pair not in self._partitioned:
                     self._partitioned.add(pair)
