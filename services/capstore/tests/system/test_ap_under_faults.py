@@ -180,7 +180,8 @@ async def test_ap_stays_available_keeps_sessions_and_converges(sites: Any) -> No
     print(
         f"\nAP chaos: {dict(counts)}; faults {faults_applied}\n"
         f"staleness ms: p50 {percentile(staleness, 0.5):.0f}, p90 {percentile(staleness, 0.9):.0f}, "
-        f"p99 {percentile(staleness, 0.99):.0f}, max {max(staleness):.0f}, mean {statistics.fmean(staleness):.0f}; "
+        f"p99 {percentile(staleness, 0.99):.0f}, max {max(staleness):.0f}, "
+        f"mean {statistics.fmean(staleness):.0f}; "
         f"{stale_share:.1%} of reads flagged stale (> {MAX_STALENESS_MS:.0f} ms)\n"
         f"converged {converge_s * 1000:.0f} ms after heal; history checker verdict: {verdict}"
     )
@@ -251,7 +252,8 @@ async def test_healthy_staleness_stays_under_the_bound(sites: Any) -> None:
     lag_ms = (time.monotonic() - lag_started) * 1000
     print(
         f"\nhealthy staleness ms: p50 {percentile(samples, 0.5):.1f}, p99 {percentile(samples, 0.99):.1f}, "
-        f"max {max(samples):.1f} (bound {MAX_STALENESS_MS:.0f}); write-to-peer replication lag {lag_ms:.1f} ms"
+        f"max {max(samples):.1f} (bound {MAX_STALENESS_MS:.0f}); "
+        f"write-to-peer replication lag {lag_ms:.1f} ms"
     )
     assert percentile(samples, 0.99) < MAX_STALENESS_MS
     assert lag_ms < 200
