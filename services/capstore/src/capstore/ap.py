@@ -89,6 +89,7 @@ class APCoordinator:
         self._started_ms = wall_ms()
         self._synced: dict[tuple[str, str], float] = {}
         self._waiting: dict[tuple[str, str], float] = {}
+        self._stopping = asyncio.Event()
         self._partitioned: set[tuple[str, str]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._repairs: set[asyncio.Task[None]] = set()
@@ -102,6 +103,7 @@ class APCoordinator:
         """Start a replicator per ordered node pair and the anti-entropy loop."""
         if self._tasks:
             return
+        self._stopping.clear()
         for origin in self.nodes:
             for dest in self.nodes:
                 if origin is not dest:
@@ -110,12 +112,17 @@ class APCoordinator:
             self._tasks.append(asyncio.create_task(self._anti_entropy_forever()))
 
     async def stop(self) -> None:
+        """Let the loops finish their current step (each is bounded by the block time and the
+        network timeout), then cancel whatever is left."""
+        self._stopping.set()
         tasks = [*self._tasks, *self._repairs]
-        for task in tasks:
-            task.cancel()
         if tasks:
-            # bounded: a task stuck in a socket call must not hang the app's shutdown
-            await asyncio.wait(tasks, timeout=2.0)
+            grace = self.replication_block_ms / 1000 + 3 * max(node.timeout_s for node in self.nodes)
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
         self._tasks.clear()
         self._repairs.clear()
 
@@ -305,7 +312,7 @@ class APCoordinator:
     async def _replicate_forever(self, origin: RedisNode, dest: RedisNode) -> None:
         pair = (origin.node_id, dest.node_id)
         backoff = self.retry_backoff_s[0]
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.sync_pair(origin, dest)
                 if pair in self._partitioned:
@@ -324,7 +331,9 @@ class APCoordinator:
                 if pair not in self._partitioned:
                     self._partitioned.add(pair)
                     self.events(events.PARTITION_DETECTED, origin=pair[0], dest=pair[1], error=str(error))
-                await asyncio.sleep(backoff)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(backoff):
+                        await self._stopping.wait()
                 backoff = min(backoff * 2, self.retry_backoff_s[1])
 
     # -- anti-entropy -----------------------------------------------------------------------------
@@ -357,6 +366,9 @@ class APCoordinator:
         return copied
 
     async def _anti_entropy_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.anti_entropy_interval_s)
-            await self.anti_entropy_once()
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.anti_entropy_interval_s):
+                    await self._stopping.wait()
+            if not self._stopping.is_set():
+                await self.anti_entropy_once()

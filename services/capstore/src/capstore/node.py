@@ -150,6 +150,23 @@ class RedisNode:
             raise
 
     async def _run(self, commands: Sequence[Sequence[Any]], read_timeout_s: float | None = None) -> list[Any]:
+        """`_run_once`, retried once when the connection was closed under us (typically a pooled
+        connection to a node that restarted). Every command capstore sends is idempotent (writes are
+        version-guarded), so the retry is safe; if it fails too, the error keeps "maybe applied"."""
+        try:
+            return await self._run_once(commands, read_timeout_s)
+        except NodeUnavailable as error:
+            if not error.maybe_applied:
+                raise
+        try:
+            return await self._run_once(commands, read_timeout_s)
+        except NodeError as error:
+            error.maybe_applied = True
+            raise
+
+    async def _run_once(
+        self, commands: Sequence[Sequence[Any]], read_timeout_s: float | None = None
+    ) -> list[Any]:
         """Send commands on one connection (pipelined) and return their replies; error replies are
         returned as `ResponseError` instances so callers can handle NOSCRIPT and missing keys."""
         sent = False
@@ -173,6 +190,11 @@ class RedisNode:
         except BaseException as error:
             if connection is not None:  # a half-read reply would poison the next command
                 await connection.disconnect(nowait=True)
+            task = asyncio.current_task()
+            if task is not None and task.cancelling() and not isinstance(error, asyncio.CancelledError):
+                # A library under us turned our cancellation into a timeout or connection error
+                # (a known race in timeout helpers): honour the cancellation, not the error.
+                raise asyncio.CancelledError from error
             if isinstance(error, redis_errors.BusyLoadingError):  # rejected before running
                 raise NodeUnavailable(
                     self.node_id, "node is loading its dataset", maybe_applied=False
@@ -379,6 +401,14 @@ class RedisNode:
             if cursor == "0":
                 break
         return await self.records(sorted(set(keys)))
+
+    # -- admin ------------------------------------------------------------------------------------
+
+    async def info(self, section: str) -> str:
+        return _text(await self._call("INFO", section))
+
+    async def config_set(self, parameter: str, value: str) -> None:
+        await self._call("CONFIG", "SET", parameter, value)
 
     # -- backups ----------------------------------------------------------------------------------
 
