@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from capstore import events
 from capstore.errors import CannotHonourSession, NodeError, NoNodeAvailable
@@ -92,7 +93,7 @@ class APCoordinator:
         self._stopping = asyncio.Event()
         self._partitioned: set[tuple[str, str]] = set()
         self._tasks: list[asyncio.Task[None]] = []
-        self._repairs: set[asyncio.Task[None]] = set()
+        self._repairs: set[asyncio.Task[int]] = set()
         self._repairing: set[str] = set()
         self._max_repairs = max_repairs_in_flight
         self.repairs_total = 0
@@ -115,7 +116,7 @@ class APCoordinator:
         """Let the loops finish their current step (each is bounded by the block time and the
         network timeout), then cancel whatever is left."""
         self._stopping.set()
-        tasks = [*self._tasks, *self._repairs]
+        tasks: list[asyncio.Task[Any]] = [*self._tasks, *self._repairs]
         if tasks:
             grace = self.replication_block_ms / 1000 + 3 * max(node.timeout_s for node in self.nodes)
             _, pending = await asyncio.wait(tasks, timeout=grace)
@@ -260,7 +261,12 @@ class APCoordinator:
         self._repairing.add(key)
         task = asyncio.create_task(self.repair_key(key))
         self._repairs.add(task)
-        task.add_done_callback(lambda done: (self._repairs.discard(done), self._repairing.discard(key)))
+
+        def finished(done: asyncio.Task[int]) -> None:
+            self._repairs.discard(done)
+            self._repairing.discard(key)
+
+        task.add_done_callback(finished)
 
     async def repair_key(self, key: str) -> int:
         """Bring every reachable node up to the newest version of `key`; returns nodes repaired."""

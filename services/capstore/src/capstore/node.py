@@ -174,7 +174,7 @@ class RedisNode:
         timeout = self.timeout_s if read_timeout_s is None else read_timeout_s
         try:
             async with asyncio.timeout(self.timeout_s + timeout):
-                connection = await self._pool.get_connection()
+                connection = await self._pool.get_connection()  # type: ignore[no-untyped-call]
                 sent = True
                 await connection.send_packed_command(connection.pack_commands(commands))
                 replies: list[Any] = []
