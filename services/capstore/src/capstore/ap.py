@@ -18,7 +18,7 @@ from typing import Any
 from capstore import events
 from capstore.errors import CannotHonourSession, NodeError, NoNodeAvailable
 from capstore.events import EventSink, null_sink
-from capstore.node import RedisNode, stream_id_key
+from capstore.node import LogEntry, RedisNode, stream_id_key
 from capstore.records import Record, validate_key, validate_value
 from capstore.session import SessionSigner, SessionToken
 from capstore.versioning import HybridClock
@@ -62,10 +62,10 @@ class APCoordinator:
         *,
         max_staleness_ms: float = 1000.0,
         session_wait_ms: float = 200.0,
-        replication_batch: int = 256,
+        replication_batch: int = 1024,
         replication_block_ms: int = 100,
         anti_entropy_interval_s: float = 1.0,
-        retry_backoff_s: tuple[float, float] = (0.02, 0.5),
+        retry_backoff_s: tuple[float, float] = (0.02, 0.2),
         read_repair: bool = True,
         max_repairs_in_flight: int = 32,
         events: EventSink = null_sink,
@@ -306,7 +306,13 @@ class APCoordinator:
                 continue
             if batch.entries:
                 last = batch.entries[-1].id
-                applied += await dest.apply_batch(origin.node_id, batch.entries, last)
+                # Only the newest version of each key can win on dest: send just those.
+                newest: dict[str, LogEntry] = {}
+                for entry in batch.entries:
+                    kept = newest.get(entry.key)
+                    if kept is None or entry.record.version > kept.record.version:
+                        newest[entry.key] = entry
+                applied += await dest.apply_batch(origin.node_id, list(newest.values()), last)
                 await origin.ack(dest.node_id, last, peers)
                 if len(batch.entries) == self.replication_batch:
                     continue

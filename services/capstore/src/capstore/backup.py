@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,8 @@ __all__ = ["BackupInfo", "backup_node", "enable_aof"]
 class BackupInfo:
     path: Path
     saved_at: float
-    """Unix time of the BGSAVE the copy came from (the recovery point)."""
+    """Unix time just before the BGSAVE (the recovery point: every write acknowledged before it is in
+    the copy; LASTSAVE only has one-second resolution)."""
     size_bytes: int
 
 
@@ -31,16 +33,17 @@ async def backup_node(
     node: RedisNode, data_dir: Path, dest_dir: Path, *, dbfilename: str = "dump.rdb"
 ) -> BackupInfo:
     """BGSAVE, wait for it, and copy the RDB to `dest_dir/<node>-<UTC time>.rdb`."""
-    saved_at = await node.bgsave()
+    started = time.time()  # the RDB is a fork-time snapshot taken after this: a safe recovery point
+    await node.bgsave()
     source = data_dir / dbfilename
     if not await asyncio.to_thread(source.is_file):
         raise CapstoreError(f"BGSAVE finished but {source} does not exist (wrong data directory?)")
     await asyncio.to_thread(dest_dir.mkdir, parents=True, exist_ok=True)
-    stamp = datetime.fromtimestamp(saved_at, UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.fromtimestamp(started, UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     target = dest_dir / f"{node.node_id}-{stamp}.rdb"
     await asyncio.to_thread(shutil.copyfile, source, target)
     size = (await asyncio.to_thread(target.stat)).st_size
-    return BackupInfo(target, float(saved_at), size)
+    return BackupInfo(target, started, size)
 
 
 async def enable_aof(node: RedisNode, timeout_s: float = 60.0) -> None:
