@@ -174,6 +174,10 @@ class FaultProxy:
                 asyncio.create_task(self._pipe(upstream_reader, writer, link)),
             ]
             await asyncio.gather(*link.tasks, return_exceptions=True)
+        except asyncio.CancelledError:
+            # This is the server's per-connection task; nothing awaits it, and asyncio logs a
+            # cancelled one as an error when the loop shuts down. Ending quietly is the intent.
+            return
         finally:
             self._links.discard(link)
             link.abort()
