@@ -1,0 +1,386 @@
+"""AP coordinator: always-available reads and writes with asynchronous replication (ADR 0100).
+
+Writes go to the first node (in preference order) that takes them and are logged there; per ordered
+node pair a replicator ships the origin's log to the destination with retries; anti-entropy compares
+digest buckets periodically; reads are local, report staleness, trigger read repair, and honour a
+read-your-writes session token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from capstore import events
+from capstore.errors import CannotHonourSession, NodeError, NoNodeAvailable
+from capstore.events import EventSink, null_sink
+from capstore.node import LogEntry, RedisNode, stream_id_key
+from capstore.records import Record, validate_key, validate_value
+from capstore.session import SessionSigner, SessionToken
+from capstore.versioning import HybridClock
+
+__all__ = ["APCoordinator", "APReadResult", "APWriteAck"]
+
+
+@dataclass(frozen=True, slots=True)
+class APWriteAck:
+    key: str
+    version: str
+    node: str
+    log_id: str
+    session: str
+    """The client's new signed session token (send it with later reads)."""
+
+
+@dataclass(frozen=True, slots=True)
+class APReadResult:
+    key: str
+    value: str | None
+    version: str | None
+    node: str
+    staleness_ms: float
+    stale: bool
+    session: str | None
+
+
+def _wall_ms() -> float:
+    return time.time() * 1000
+
+
+class APCoordinator:
+    """`nodes` in preference order: this app's local node first."""
+
+    def __init__(
+        self,
+        nodes: Sequence[RedisNode],
+        clock: HybridClock,
+        signer: SessionSigner,
+        *,
+        max_staleness_ms: float = 1000.0,
+        session_wait_ms: float = 200.0,
+        replication_batch: int = 1024,
+        replication_block_ms: int = 100,
+        anti_entropy_interval_s: float = 1.0,
+        retry_backoff_s: tuple[float, float] = (0.02, 0.2),
+        read_repair: bool = True,
+        max_repairs_in_flight: int = 32,
+        events: EventSink = null_sink,
+        wall_ms: Callable[[], float] = _wall_ms,
+    ) -> None:
+        ids = [node.node_id for node in nodes]
+        if not ids or len(set(ids)) != len(ids):
+            raise ValueError(f"AP mode needs one or more nodes with distinct ids, got {ids}")
+        self.nodes = list(nodes)
+        self.by_id = {node.node_id: node for node in nodes}
+        self.clock = clock
+        self.signer = signer
+        self.max_staleness_ms = max_staleness_ms
+        self.session_wait_ms = session_wait_ms
+        self.replication_batch = replication_batch
+        self.replication_block_ms = replication_block_ms
+        self.anti_entropy_interval_s = anti_entropy_interval_s
+        self.retry_backoff_s = retry_backoff_s
+        self.read_repair = read_repair
+        self.events = events
+        self.wall_ms = wall_ms
+        self._started_ms = wall_ms()
+        self._synced: dict[tuple[str, str], float] = {}
+        self._waiting: dict[tuple[str, str], float] = {}
+        self._stopping = asyncio.Event()
+        self._partitioned: set[tuple[str, str]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._repairs: set[asyncio.Task[int]] = set()
+        self._repairing: set[str] = set()
+        self._max_repairs = max_repairs_in_flight
+        self.repairs_total = 0
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start a replicator per ordered node pair and the anti-entropy loop."""
+        if self._tasks:
+            return
+        self._stopping.clear()
+        for origin in self.nodes:
+            for dest in self.nodes:
+                if origin is not dest:
+                    self._tasks.append(asyncio.create_task(self._replicate_forever(origin, dest)))
+        if len(self.nodes) > 1 and self.anti_entropy_interval_s > 0:
+            self._tasks.append(asyncio.create_task(self._anti_entropy_forever()))
+
+    async def stop(self) -> None:
+        """Let the loops finish their current step (each is bounded by the block time and the
+        network timeout), then cancel whatever is left."""
+        self._stopping.set()
+        tasks: list[asyncio.Task[Any]] = [*self._tasks, *self._repairs]
+        if tasks:
+            grace = self.replication_block_ms / 1000 + 3 * max(node.timeout_s for node in self.nodes)
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
+        self._tasks.clear()
+        self._repairs.clear()
+
+    # -- staleness --------------------------------------------------------------------------------
+
+    def staleness_ms(self, node_id: str) -> float:
+        """Upper bound on the age of a peer write that may still be missing on `node_id`."""
+        if node_id not in self.by_id:
+            raise KeyError(node_id)
+        now = self.wall_ms()
+        oldest = now
+        for origin in self.nodes:
+            if origin.node_id == node_id:
+                continue
+            pair = (origin.node_id, node_id)
+            synced = self._synced.get(pair, self._started_ms)
+            waiting_since = self._waiting.get(pair)
+            if waiting_since is not None and now - waiting_since <= self.replication_block_ms:
+                # Caught up and blocked on the origin's log: a new entry would have woken the
+                # replicator, so nothing is missing beyond the wake-up latency.
+                synced = now
+            oldest = min(oldest, synced)
+        return max(0.0, now - oldest)
+
+    def staleness(self) -> dict[str, float]:
+        return {node.node_id: self.staleness_ms(node.node_id) for node in self.nodes}
+
+    def breaker_states(self) -> dict[str, int]:
+        return {node.node_id: int(node.breaker.state) for node in self.nodes}
+
+    # -- writes -----------------------------------------------------------------------------------
+
+    def _decode(self, session: str | None) -> SessionToken:
+        return self.signer.decode(session) if session else SessionToken()
+
+    def _failed(self, node: RedisNode, error: NodeError) -> None:
+        self.events(
+            events.DB_CONNECT_FAILURE,
+            mode="ap",
+            node=node.node_id,
+            error=str(error),
+            kind=type(error).__name__,
+            maybe_applied=error.maybe_applied,
+        )
+
+    async def write(self, key: str, value: str, session: str | None = None) -> APWriteAck:
+        return await self._write(validate_key(key), validate_value(value), self._decode(session))
+
+    async def delete(self, key: str, session: str | None = None) -> APWriteAck:
+        return await self._write(validate_key(key), None, self._decode(session))
+
+    async def _write(self, key: str, value: str | None, token: SessionToken) -> APWriteAck:
+        failures: list[str] = []
+        for node in self.nodes:
+            for _ in range(3):
+                record = Record(value, self.clock.now().encode())
+                try:
+                    result = await node.write(key, record, log=True)
+                except NodeError as error:
+                    # Maybe applied there, maybe not: either way the next node's write carries a
+                    # newer version, so last-writer-wins keeps this one.
+                    self._failed(node, error)
+                    failures.append(str(error))
+                    break
+                if result.applied:
+                    token = token.merged(node.node_id, result.log_id)
+                    self.events(
+                        events.WRITE,
+                        mode="ap",
+                        key=key,
+                        version=record.version,
+                        node=node.node_id,
+                        timestamp=time.time(),
+                    )
+                    return APWriteAck(
+                        key, record.version, node.node_id, result.log_id, self.signer.encode(token)
+                    )
+                self.clock.observe(result.version)  # a newer replicated write: a local write must win
+        raise NoNodeAvailable(f"no node took the write of {key!r}: {'; '.join(failures)}")
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _honours(node_id: str, cursors: dict[str, str], token: SessionToken) -> bool:
+        for origin, log_id in token.origins.items():
+            if origin == node_id or origin not in cursors:
+                continue
+            if stream_id_key(cursors[origin]) < stream_id_key(log_id):
+                return False
+        return True
+
+    async def read(self, key: str, session: str | None = None) -> APReadResult:
+        validate_key(key)
+        token = self._decode(session)
+        origins = [origin for origin in token.origins if origin in self.by_id]
+        deadline = time.monotonic() + self.session_wait_ms / 1000
+        while True:
+            answered: list[str] = []
+            failures: list[str] = []
+            for node in self.nodes:
+                try:
+                    record, cursors = await node.read(key, [o for o in origins if o != node.node_id])
+                except NodeError as error:
+                    self._failed(node, error)
+                    failures.append(str(error))
+                    continue
+                answered.append(node.node_id)
+                if not self._honours(node.node_id, cursors, token):
+                    continue
+                if self.read_repair and len(self.nodes) > 1:
+                    self._schedule_repair(key)
+                staleness = self.staleness_ms(node.node_id)
+                return APReadResult(
+                    key,
+                    record.value if record else None,
+                    record.version if record else None,
+                    node.node_id,
+                    staleness,
+                    staleness > self.max_staleness_ms,
+                    session,
+                )
+            if not answered:
+                raise NoNodeAvailable(f"no node could serve the read of {key!r}: {'; '.join(failures)}")
+            if time.monotonic() >= deadline:
+                raise CannotHonourSession(
+                    f"none of {answered} applied this session's writes within {self.session_wait_ms:.0f} ms"
+                )
+            await asyncio.sleep(0.01)
+
+    # -- read repair ------------------------------------------------------------------------------
+
+    def _schedule_repair(self, key: str) -> None:
+        if key in self._repairing or len(self._repairs) >= self._max_repairs:
+            return  # best effort: anti-entropy catches whatever is skipped here
+        self._repairing.add(key)
+        task = asyncio.create_task(self.repair_key(key))
+        self._repairs.add(task)
+
+        def finished(done: asyncio.Task[int]) -> None:
+            self._repairs.discard(done)
+            self._repairing.discard(key)
+
+        task.add_done_callback(finished)
+
+    async def repair_key(self, key: str) -> int:
+        """Bring every reachable node up to the newest version of `key`; returns nodes repaired."""
+        seen: dict[str, Record | None] = {}
+        for node in self.nodes:
+            with contextlib.suppress(NodeError):
+                seen[node.node_id] = (await node.read(key))[0]
+        newest = max((r for r in seen.values() if r is not None), key=lambda r: r.version, default=None)
+        if newest is None:
+            return 0
+        repaired = 0
+        for node_id, record in seen.items():
+            if record is None or record.version < newest.version:
+                with contextlib.suppress(NodeError):
+                    if (await self.by_id[node_id].write(key, newest)).applied:
+                        repaired += 1
+        if repaired:
+            self.repairs_total += repaired
+            self.events(events.READ_REPAIR, key=key, version=newest.version, nodes=repaired)
+        return repaired
+
+    # -- replication ------------------------------------------------------------------------------
+
+    async def sync_pair(self, origin: RedisNode, dest: RedisNode) -> int:
+        """Ship `origin`'s log to `dest` until caught up; returns entries applied. Raises NodeError."""
+        applied = 0
+        peers = [node.node_id for node in self.nodes if node is not origin]
+        while True:
+            cursor = await dest.cursor(origin.node_id)
+            started = self.wall_ms()
+            batch = await origin.log_since(cursor, self.replication_batch)
+            if batch.gap:
+                # The capped log dropped entries dest never applied: compare everything instead.
+                self.events(events.REPLICATION_GAP, origin=origin.node_id, dest=dest.node_id, cursor=cursor)
+                applied += await self.anti_entropy_pair(origin, dest)
+                await dest.apply_batch(origin.node_id, [], batch.last_id)
+                continue
+            if batch.entries:
+                last = batch.entries[-1].id
+                # Only the newest version of each key can win on dest: send just those.
+                newest: dict[str, LogEntry] = {}
+                for entry in batch.entries:
+                    kept = newest.get(entry.key)
+                    if kept is None or entry.record.version > kept.record.version:
+                        newest[entry.key] = entry
+                applied += await dest.apply_batch(origin.node_id, list(newest.values()), last)
+                await origin.ack(dest.node_id, last, peers)
+                if len(batch.entries) == self.replication_batch:
+                    continue
+            elif cursor != "0-0":
+                await origin.ack(dest.node_id, cursor, peers)
+            self._synced[(origin.node_id, dest.node_id)] = started
+            return applied
+
+    async def _replicate_forever(self, origin: RedisNode, dest: RedisNode) -> None:
+        pair = (origin.node_id, dest.node_id)
+        backoff = self.retry_backoff_s[0]
+        while not self._stopping.is_set():
+            try:
+                await self.sync_pair(origin, dest)
+                if pair in self._partitioned:
+                    self._partitioned.discard(pair)
+                    self.events(events.PARTITION_HEALED, origin=pair[0], dest=pair[1])
+                backoff = self.retry_backoff_s[0]
+                cursor = await dest.cursor(origin.node_id)
+                waiting_since = self._waiting[pair] = self.wall_ms()
+                try:
+                    woken = await origin.wait_for_log(cursor, self.replication_block_ms)
+                finally:
+                    del self._waiting[pair]
+                if not woken:  # nothing after the cursor during the whole wait: in sync as of its start
+                    self._synced[pair] = max(self._synced.get(pair, 0.0), waiting_since)
+            except NodeError as error:
+                if pair not in self._partitioned:
+                    self._partitioned.add(pair)
+                    self.events(events.PARTITION_DETECTED, origin=pair[0], dest=pair[1], error=str(error))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(backoff):
+                        await self._stopping.wait()
+                backoff = min(backoff * 2, self.retry_backoff_s[1])
+
+    # -- anti-entropy -----------------------------------------------------------------------------
+
+    async def anti_entropy_pair(self, a: RedisNode, b: RedisNode) -> int:
+        """Compare digest buckets; copy the newer record of every differing key both ways."""
+        digests_a, digests_b = await a.digests(), await b.digests()
+        differing = [
+            bucket
+            for bucket in set(digests_a) | set(digests_b)
+            if digests_a.get(bucket) != digests_b.get(bucket)
+        ]
+        copied = 0
+        for bucket in sorted(differing):
+            versions_a, versions_b = await a.bucket_versions(bucket), await b.bucket_versions(bucket)
+            a_newer = [k for k, ver in versions_a.items() if ver > versions_b.get(k, "")]
+            b_newer = [k for k, ver in versions_b.items() if ver > versions_a.get(k, "")]
+            for source, target, keys in ((a, b, a_newer), (b, a, b_newer)):
+                for key, record in (await source.records(keys)).items():
+                    if (await target.write(key, record)).applied:
+                        copied += 1
+        return copied
+
+    async def anti_entropy_once(self) -> int:
+        copied = 0
+        for i, a in enumerate(self.nodes):
+            for b in self.nodes[i + 1 :]:
+                with contextlib.suppress(NodeError):
+                    copied += await self.anti_entropy_pair(a, b)
+        return copied
+
+    async def _anti_entropy_forever(self) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.anti_entropy_interval_s):
+                    await self._stopping.wait()
+            if not self._stopping.is_set():
+                await self.anti_entropy_once()

@@ -1,0 +1,67 @@
+"""The stored unit (a value with its version) and validation of client keys and values."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from capstore.errors import InvalidInput
+
+__all__ = [
+    "BUCKETS",
+    "KEY_PATTERN",
+    "MAX_KEY_LENGTH",
+    "MAX_VALUE_BYTES",
+    "Record",
+    "bucket_of",
+    "validate_key",
+    "validate_value",
+]
+
+MAX_KEY_LENGTH: Final = 200
+MAX_VALUE_BYTES: Final = 64 * 1024
+KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9._:~-]+")
+BUCKETS: Final = 64
+"""Anti-entropy digest buckets per node."""
+
+
+def validate_key(key: str) -> str:
+    if not isinstance(key, str) or not key:
+        raise InvalidInput("key must be a non-empty string")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(f"key is {len(key)} characters long; the limit is {MAX_KEY_LENGTH}")
+    if not KEY_PATTERN.fullmatch(key):
+        raise InvalidInput(f"key {key[:40]!r} may only contain letters, digits and . _ : ~ -")
+    return key
+
+
+def validate_value(value: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput("value must be a string")
+    size = len(value.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_VALUE_BYTES:
+        raise InvalidInput(f"value is {size} bytes; the limit is {MAX_VALUE_BYTES}")
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value) or any(
+        0xD800 <= ord(ch) <= 0xDFFF for ch in value
+    ):
+        raise InvalidInput("value must be UTF-8 text without control characters")
+    return value
+
+
+def bucket_of(key: str) -> int:
+    """Anti-entropy bucket of a key (stable across processes and nodes)."""
+    return int(hashlib.sha1(key.encode()).hexdigest()[:4], 16) % BUCKETS  # noqa: S324 - not security
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What a node holds for a key: a value (None for a delete tombstone) and its encoded version."""
+
+    value: str | None
+    version: str
+
+    @property
+    def deleted(self) -> bool:
+        return self.value is None

@@ -1,0 +1,127 @@
+"""Lua scripts run atomically on a node. Every value change goes through `newer()` (version guard)
+and keeps the anti-entropy digest and bucket sets in step with the data."""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["ACK", "APPLY_BATCH", "BUCKET_VERSIONS", "READ", "WRITE"]
+
+_COMMON: Final = r"""
+-- byte-wise a > b (Lua's own string order follows the locale; versions need byte order)
+local function newer(a, b)
+  local la, lb = #a, #b
+  local n = la < lb and la or lb
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return la > lb
+end
+
+local function h(key, ver)
+  return tonumber(string.sub(redis.sha1hex(key .. '|' .. ver), 1, 8), 16)
+end
+
+-- apply (value, version, tombstone) to kv_key if newer; keep digest + bucket set in step
+local function put(kv_key, digest_key, bucket_key, bucket, key, value, ver, del)
+  local cur = redis.call('HGET', kv_key, 'ver')
+  if cur then
+    if cur == ver then return 'same', cur end
+    if not newer(ver, cur) then return 'superseded', cur end
+  end
+  redis.call('HSET', kv_key, 'v', value, 'ver', ver, 'del', del)
+  local d = tonumber(redis.call('HGET', digest_key, bucket) or '0')
+  if cur then d = bit.bxor(d, h(key, cur)) end
+  d = bit.bxor(d, h(key, ver))
+  redis.call('HSET', digest_key, bucket, d)
+  redis.call('SADD', bucket_key, key)
+  return 'applied', ver
+end
+
+local function split_id(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+
+local function id_less(a, b)
+  local am, as = split_id(a)
+  local bm, bs = split_id(b)
+  if am ~= bm then return am < bm end
+  return as < bs
+end
+"""
+
+WRITE: Final = (
+    _COMMON
+    + r"""
+-- KEYS: kv, digest, bucket set, log   ARGV: key, value, version, del, log?, maxlen, bucket
+local status, ver = put(KEYS[1], KEYS[2], KEYS[3], ARGV[7], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local id = ''
+if status == 'applied' and ARGV[5] == '1' then
+  -- cap the log with XDEL of the oldest entry (not MAXLEN): XDEL records max-deleted-entry-id,
+  -- which tells a lagging reader that it lost entries (trimming does not record it)
+  if redis.call('XLEN', KEYS[4]) >= tonumber(ARGV[6]) then
+    local oldest = redis.call('XRANGE', KEYS[4], '-', '+', 'COUNT', 1)
+    redis.call('XDEL', KEYS[4], oldest[1][1])
+  end
+  id = redis.call('XADD', KEYS[4], '*',
+                  'k', ARGV[1], 'v', ARGV[2], 'ver', ARGV[3], 'del', ARGV[4])
+end
+if status == 'same' then status = 'applied' end
+return {status, ver, id}
+"""
+)
+
+READ: Final = r"""
+-- KEYS: kv, cursor keys...   returns {exists, value, version, del, cursor...}
+local r = redis.call('HMGET', KEYS[1], 'v', 'ver', 'del')
+local out = {r[2] and 1 or 0, r[1] or '', r[2] or '', r[3] or '0'}
+for i = 2, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) or '0-0' end
+return out
+"""
+
+APPLY_BATCH: Final = (
+    _COMMON
+    + r"""
+-- KEYS: cursor, digest, then (kv, bucket set) per entry
+-- ARGV: new cursor, then (key, value, version, del, bucket) per entry
+local applied = 0
+local n = (#ARGV - 1) / 5
+for i = 0, n - 1 do
+  local a = 2 + i * 5
+  local status, ver = put(KEYS[3 + i * 2], KEYS[2], KEYS[4 + i * 2], ARGV[a + 4],
+                          ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
+  if status == 'applied' then applied = applied + 1 end
+end
+local cur = redis.call('GET', KEYS[1])
+if (not cur) or id_less(cur, ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return applied
+"""
+)
+
+ACK: Final = (
+    _COMMON
+    + r"""
+-- KEYS: log, acked key of this peer, acked keys of every peer   ARGV: applied id
+local cur = redis.call('GET', KEYS[2])
+if (not cur) or id_less(cur, ARGV[1]) then redis.call('SET', KEYS[2], ARGV[1]) end
+local low = nil
+for i = 3, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if not v then return 0 end
+  if (not low) or id_less(v, low) then low = v end
+end
+return redis.call('XTRIM', KEYS[1], 'MINID', low)
+"""
+)
+
+BUCKET_VERSIONS: Final = r"""
+-- KEYS: bucket set   ARGV: kv key prefix   returns {key, version, key, version, ...}
+local out = {}
+for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  out[#out + 1] = k
+  out[#out + 1] = redis.call('HGET', ARGV[1] .. k, 'ver') or ''
+end
+return out
+"""

@@ -1,0 +1,78 @@
+"""Read-your-writes session tokens: per origin node, the newest replication-log id the client wrote,
+signed with HMAC-SHA256 so a client cannot forge a weaker (or stronger) requirement."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Final
+
+from capstore.errors import InvalidSessionToken
+from capstore.node import stream_id_key
+from capstore.versioning import NODE_ID_PATTERN
+
+__all__ = ["SessionSigner", "SessionToken"]
+
+_STREAM_ID: Final = re.compile(r"\d{1,20}-\d{1,20}")
+_MAX_TOKEN_CHARS: Final = 2048
+_MAX_ORIGINS: Final = 32
+
+
+@dataclass(frozen=True)
+class SessionToken:
+    origins: dict[str, str] = field(default_factory=dict)
+    """origin node id → newest log id of this client's writes there."""
+
+    def merged(self, origin: str, log_id: str) -> SessionToken:
+        if not log_id:
+            return self
+        current = self.origins.get(origin)
+        if current is not None and stream_id_key(current) >= stream_id_key(log_id):
+            return self
+        return SessionToken({**self.origins, origin: log_id})
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class SessionSigner:
+    def __init__(self, secret: str | bytes) -> None:
+        key = secret.encode() if isinstance(secret, str) else secret
+        if len(key) < 16:
+            raise ValueError("the session secret must be at least 16 bytes (use SECRET_KEY)")
+        self._key = key
+
+    def _mac(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+
+    def encode(self, token: SessionToken) -> str:
+        payload = _b64(json.dumps({"o": token.origins}, sort_keys=True, separators=(",", ":")).encode())
+        return f"{payload}.{self._mac(payload)}"
+
+    def decode(self, text: str) -> SessionToken:
+        if not isinstance(text, str) or len(text) > _MAX_TOKEN_CHARS or text.count(".") != 1:
+            raise InvalidSessionToken("session token is malformed")
+        payload, mac = text.split(".")
+        if not hmac.compare_digest(mac, self._mac(payload)):
+            raise InvalidSessionToken("session token signature does not verify")
+        try:
+            data = json.loads(_unb64(payload))
+        except (ValueError, binascii.Error) as error:
+            raise InvalidSessionToken("session token payload is not valid JSON") from error
+        origins = data.get("o") if isinstance(data, dict) else None
+        if not isinstance(origins, dict) or len(origins) > _MAX_ORIGINS:
+            raise InvalidSessionToken("session token payload has no origin map")
+        for origin, log_id in origins.items():
+            if not NODE_ID_PATTERN.fullmatch(str(origin)) or not _STREAM_ID.fullmatch(str(log_id)):
+                raise InvalidSessionToken("session token names an invalid node or log id")
+        return SessionToken(dict(origins))
