@@ -25,3 +25,66 @@ def capabilities_dir() -> Path:
     folder = WMTS_DATA / "capabilities"
     assert folder.is_dir(), f"WMTS capabilities data missing at {folder}"
     return folder
+
+
+SCHEMAS = Path(__file__).resolve().parent / "fixtures" / "ogc-schemas"
+
+
+@pytest.fixture(scope="session")
+def wmts_schema():  # type: ignore[no-untyped-def]
+    """The WMTS 1.0 GetCapabilities response schema, loaded offline (no network, no DTDs)."""
+    from lxml import etree
+
+    parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
+    document = etree.parse(str(SCHEMAS / "wmts" / "1.0" / "wmtsGetCapabilities_response.xsd"), parser)
+    return etree.XMLSchema(document)
+
+
+class ThreadedServer:
+    """A real uvicorn server for an ASGI app on a free loopback port, in a background thread."""
+
+    def __init__(self, app, port: int | None = None) -> None:  # type: ignore[no-untyped-def]
+        import threading
+
+        import uvicorn
+        from servicekit.local import free_port
+
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> ThreadedServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def demo_server():  # type: ignore[no-untyped-def]
+    """The demo WMTS upstream on loopback for the whole session (state reset per test by `upstream`)."""
+    from mapmap.demo_upstream import DemoUpstream
+
+    state = DemoUpstream()
+    server = ThreadedServer(state.app()).start()
+    yield state, server
+    server.stop()
+
+
+@pytest.fixture
+def upstream(demo_server):  # type: ignore[no-untyped-def]
+    state, server = demo_server
+    state.reset()
+    yield state, server.url
+    state.reset()
