@@ -193,7 +193,8 @@ class DemoUpstream:
             )
 
         def base(request: Request) -> str:
-            return f"{request.url.scheme}://{request.url.netloc}"
+            # root_path keeps the templates right when this app is mounted under a prefix
+            return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
 
         async def kvp(request: Request) -> Response:
             await record(request)

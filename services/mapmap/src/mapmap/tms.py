@@ -113,7 +113,7 @@ class TileMatrix:
         return cols, rows
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity equality/hash: sets are built once and used as cache keys
 class TileMatrixSet:
     """Ordered zoom levels (z = position in `matrices`) plus optional per-matrix limits."""
 
