@@ -88,3 +88,52 @@ def upstream(demo_server):  # type: ignore[no-untyped-def]
     state.reset()
     yield state, server.url
     state.reset()
+
+
+def write_upstreams(path: Path, upstream_url: str, **extra: object) -> Path:
+    import json
+
+    capabilities = f"{upstream_url}/wmts?SERVICE=WMTS&REQUEST=GetCapabilities"
+    endpoints = [
+        {"name": "demo", "capabilities_url": capabilities, "layer": "demo", "tile_matrix_set": "WebMercatorQuad",
+         **extra},
+        {"name": "demo-lks92", "capabilities_url": capabilities, "layer": "demo", "tile_matrix_set": "LKS92", **extra},
+    ]  # fmt: skip
+    path.write_text(json.dumps({"endpoints": endpoints}))
+    return path
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, upstream):  # type: ignore[no-untyped-def]
+    """Build MapMap (create_app + Settings) against the demo upstream; returns an httpx client."""
+    import httpx
+    from mapmap.app import create_app
+    from mapmap.config import Settings
+
+    clients = []
+
+    def make(endpoint_extra: dict[str, object] | None = None, **overrides: object) -> httpx.AsyncClient:
+        _, url = upstream
+        upstreams = write_upstreams(tmp_path / "upstreams.json", url, **(endpoint_extra or {}))
+        options = {"UPSTREAMS_FILE": upstreams, "DEMO_UPSTREAM": False, "ENABLE_REQUEST_LOGGING": False, **overrides}
+        app = create_app(Settings(**options))  # type: ignore[arg-type]
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1")
+        clients.append(client)
+        return client
+
+    return make
+
+
+def metric_value(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples of `name` whose labels include `labels` (0 when absent)."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        head, _, value = line.rpartition(" ")
+        sample_name, _, label_text = head.partition("{")
+        if sample_name != name:
+            continue
+        if all(f'{k}="{v}"' in label_text for k, v in labels.items()):
+            total += float(value)
+    return total

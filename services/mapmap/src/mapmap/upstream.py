@@ -136,7 +136,10 @@ class UpstreamClient:
 
         async def attempt() -> tuple[int, bytes, httpx.Headers]:
             try:
-                async with self._client.stream("GET", url, params=self._params(), headers=headers) as response:
+                target = httpx.URL(url)
+                if self._token is not None:
+                    target = target.copy_merge_params(self._params())
+                async with self._client.stream("GET", target, headers=headers) as response:
                     declared = response.headers.get("content-length")
                     if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
                         raise BadUpstreamResponse(f"upstream {self.name!r} sent more than {self.max_bytes} bytes")
