@@ -68,7 +68,7 @@ async def test_size_delete_and_clear(backend) -> None:  # type: ignore[no-untype
 
 
 async def test_replicas_share_tiles_through_the_backend(backend, upstream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    name, make, server = backend
+    name, _, server = backend
     state, url = upstream
     overrides: dict[str, Any] = {"UPSTREAMS_FILE": write_upstreams(tmp_path / "u.json", url), "DEMO_UPSTREAM": False}
     if name == "redis":
