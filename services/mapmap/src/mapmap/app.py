@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager, suppress
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
+import httpx
 import redis.asyncio as redis
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -21,8 +22,9 @@ from servicekit.asgi import ASGIApp
 from servicekit.resilience import BreakerMetrics, Cache, CircuitBreaker, MemoryCache, RedisCache
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mapmap.config import DEMO_PREFIX, Settings, admin_token_check, load_endpoints
+from mapmap.config import DEMO_HOST, DEMO_PREFIX, Settings, admin_token_check, load_endpoints
 from mapmap.errors import AdminAuthError, InvalidTileRequest, MapMapError, UpstreamUnavailable, error_body, http_status
+from mapmap.ssrf import host_of
 from mapmap.tiles import Endpoint, Tile, TileMetrics, TileService
 from mapmap.upstream import UpstreamClient, UpstreamMetrics
 
@@ -72,6 +74,11 @@ def build_service(settings: Settings, metrics: ServiceMetrics | None = None) -> 
     tile_metrics, upstream_metrics = _metrics(metrics)
     breaker_metrics = BreakerMetrics(metrics) if metrics is not None else None
     endpoints = {}
+    demo_transport = None
+    if settings.DEMO_UPSTREAM:
+        from mapmap.demo_upstream import DemoUpstream
+
+        demo_transport = httpx.ASGITransport(app=DemoUpstream().app())
     for config in load_endpoints(settings):
         breaker = CircuitBreaker(
             f"upstream:{config.name}",
@@ -93,6 +100,7 @@ def build_service(settings: Settings, metrics: ServiceMetrics | None = None) -> 
             max_bytes=settings.UPSTREAM_MAX_BYTES,
             max_pixels=settings.UPSTREAM_MAX_PIXELS,
             metrics=upstream_metrics,
+            transport=demo_transport if host_of(config.url)[0] == DEMO_HOST else None,
         )
         endpoints[config.name] = Endpoint(config, client, capabilities_ttl=settings.CAPABILITIES_TTL)
     cache, redis_client = _cache(settings)

@@ -19,9 +19,11 @@ from servicekit import LOCAL_PORTS, CheckLevel, CheckMessage, ServiceSettings
 from mapmap.errors import ConfigError
 from mapmap.ssrf import host_of
 
-__all__ = ["DEMO_PREFIX", "EndpointConfig", "Settings", "admin_token_check", "load_endpoints"]
+__all__ = ["DEMO_HOST", "DEMO_PREFIX", "EndpointConfig", "Settings", "admin_token_check", "load_endpoints"]
 
 DEMO_PREFIX = "/demo-upstream"
+DEMO_HOST = "demo-upstream.invalid"
+"""The built-in endpoints' upstream host: served in-process (an ASGI transport), never resolved."""
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -95,7 +97,7 @@ class Settings(ServiceSettings):
 
     UPSTREAMS_FILE: Path | None = None
     DEMO_UPSTREAM: bool = True
-    """Mount the offline demo WMTS server at /demo-upstream (the built-in default points at it)."""
+    """Run the offline demo WMTS server in-process (the built-in endpoints use it; also at /demo-upstream)."""
     ADMIN_TOKEN: SecretStr | None = None
 
     UPSTREAM_CONNECT_TIMEOUT: float = Field(default=2.0, gt=0)
@@ -117,10 +119,9 @@ class Settings(ServiceSettings):
         return f"http://{host}:{self.PORT}"
 
 
-def default_endpoints(settings: Settings) -> list[EndpointConfig]:
-    """The built-in endpoints: the mounted demo upstream in WebMercatorQuad and in LKS-92."""
-    base = settings.self_url() + DEMO_PREFIX
-    capabilities = f"{base}/wmts?SERVICE=WMTS&REQUEST=GetCapabilities"
+def default_endpoints(_: Settings) -> list[EndpointConfig]:
+    """The built-in endpoints: the in-process demo upstream in WebMercatorQuad and in LKS-92."""
+    capabilities = f"http://{DEMO_HOST}/wmts?SERVICE=WMTS&REQUEST=GetCapabilities"
     common = {"capabilities_url": capabilities, "layer": "demo", "format": "image/png"}
     return [
         EndpointConfig(name="demo", title="Demo (WebMercatorQuad passthrough)", tile_matrix_set="WebMercatorQuad",
