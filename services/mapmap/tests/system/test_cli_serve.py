@@ -9,24 +9,6 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
-from servicekit.local import free_port, wait_for_port
-
-
-@pytest.fixture
-def served(tmp_path: Path):  # type: ignore[no-untyped-def]
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "UPSTREAMS_FILE")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mapmap.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        wait_for_port(port, timeout=20)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_serve_with_embedded_defaults(served: str) -> None:
