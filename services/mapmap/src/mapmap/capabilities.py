@@ -370,7 +370,7 @@ def _operation_url(root: etree._Element, name: str) -> str | None:
         if not encodings or "KVP" in encodings:
             href = get.get(_XLINK_HREF)
             if href:
-                return href.strip()
+                return str(href).strip()
     return None
 
 

@@ -69,7 +69,7 @@ def render_tile(tms: TileMatrixSet, z: int, col: int, row: int) -> np.ndarray:
     grid_x, grid_y = np.meshgrid(xs, ys)
     lon, lat = _to_lonlat(tms.crs).transform(grid_x, grid_y)
     band = np.floor(lat * 4).astype(np.int64) % len(_BANDS)
-    image = _BANDS[band].copy()
+    image: np.ndarray = _BANDS[band].copy()
     checker = (np.floor(lon * 2).astype(np.int64) % 2).astype(bool)
     image[checker] = (image[checker] * 0.9).astype(np.uint8)
     # graticule lines one pixel wide wherever a whole degree passes through the pixel
@@ -159,11 +159,12 @@ class DemoUpstream:
         if self.delay:
             await asyncio.sleep(self.delay)
         fault = self.fault
-        if fault.mode is not None and fault.remaining is not None:
-            if fault.remaining <= 0:
+        remaining = fault.remaining
+        if fault.mode is not None and remaining is not None:
+            if remaining <= 0:
                 fault = Fault()
             else:
-                fault.remaining -= 1
+                fault.remaining = remaining - 1
         if fault.mode == "slow":
             await asyncio.sleep(fault.delay)
         elif fault.mode == "error":

@@ -203,6 +203,7 @@ def warp(
     fv = v - i0
     rows, cols = source.shape[0], source.shape[1]
     data = source.astype(np.float64)
+    offsets: tuple[int, ...]
     if method == "bilinear":
         offsets = (0, 1)
         wu = [1 - fu, fu]
@@ -248,7 +249,7 @@ def warp_tile(
         height=size[1],
         method=method,
     )
-    out = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
     out[~valid] = 0
     return out
 
