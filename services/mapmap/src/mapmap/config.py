@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from servicekit import LOCAL_PORTS, CheckLevel, CheckMessage, ServiceSettings
 
-from mapmap.errors import ConfigError
+from mapmap.errors import ConfigError, UnsafeURLError
 from mapmap.ssrf import host_of
 
 __all__ = ["DEMO_HOST", "DEMO_PREFIX", "EndpointConfig", "Settings", "admin_token_check", "load_endpoints"]
@@ -64,7 +64,10 @@ class EndpointConfig(BaseModel):
             raise ValueError(f"endpoint {self.name!r}: set exactly one of capabilities_url and xyz_template")
         if self.capabilities_url is not None and self.layer is None:
             raise ValueError(f"endpoint {self.name!r}: a WMTS upstream needs `layer`")
-        host_of(self.url)  # refuses non-http(s) and credentials in URLs at load time
+        try:
+            host_of(self.url)  # refuses non-http(s) and credentials in URLs at load time
+        except UnsafeURLError as error:
+            raise ValueError(f"endpoint {self.name!r}: {error.message}") from None
         return self
 
     @property
@@ -83,6 +86,8 @@ class Settings(ServiceSettings):
     service_name = "mapmap"
 
     PORT: int = Field(default=LOCAL_PORTS["mapmap"], ge=1, le=65535)
+    # Recycling a worker empties its in-memory tile cache (and stalls while it re-imports numpy/pyproj).
+    MAX_REQUESTS: int = Field(default=0, ge=0)
     CACHE_SIZE: int = Field(default=10_000, ge=1)
     CACHE_MAX_BYTES: int = Field(default=256 * 1024 * 1024, ge=1024, description="memory cache byte cap")
     CACHE_TTL: int = Field(default=7200, ge=1)
