@@ -1,0 +1,3 @@
+"""MapMap: a WMTS tile proxy."""
+
+__all__: list[str] = []
