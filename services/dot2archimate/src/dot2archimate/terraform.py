@@ -127,7 +127,7 @@ def detect_format(graph: Graph) -> TerraformFormat | None:
     if rooted:
         if len(rooted) < len(names) // 2:
             return None
-XX
+        if any('provider["' in n or n.endswith(" (expand)") for n in rooted):
             return TerraformFormat.V013
         return TerraformFormat.LEGACY
     parsed = [parse_address(n) for n in names]
