@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "ArchimateFormatError",
     "ConversionError",
     "DotSyntaxError",
     "Dot2ArchimateError",
@@ -84,3 +85,7 @@ class LayoutError(Dot2ArchimateError):
 
 class ConversionError(Dot2ArchimateError):
     """A batch item failed; wraps the original error with the file name."""
+
+
+class ArchimateFormatError(Dot2ArchimateError):
+    """Uploaded XML is well-formed but not an ArchiMate exchange-format model."""
