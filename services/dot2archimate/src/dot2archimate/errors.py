@@ -5,8 +5,8 @@ from __future__ import annotations
 __all__ = [
     "ArchimateFormatError",
     "ConversionError",
-    "DotSyntaxError",
     "Dot2ArchimateError",
+    "DotSyntaxError",
     "GraphTooLargeError",
     "LayoutError",
     "RelationshipPolicyError",

@@ -87,9 +87,7 @@ def _limits(cpu_s: int, memory_bytes: int) -> Callable[[], None]:
     return apply
 
 
-def run_graphviz(
-    dot_text: str, engine: str, output_format: str, timeout_s: float, memory_mb: int
-) -> bytes:
+def run_graphviz(dot_text: str, engine: str, output_format: str, timeout_s: float, memory_mb: int) -> bytes:
     """Run one Graphviz engine on `dot_text` with limits; raises `LayoutError` or TimeoutExpired."""
     if engine not in ENGINES:
         raise LayoutError(f"engine {engine!r} not allowed")
@@ -105,7 +103,7 @@ def run_graphviz(
             timeout=timeout_s,
             env=env,
             cwd=empty,
-            preexec_fn=_limits(math.ceil(timeout_s) + 1, memory_mb * 1024 * 1024),  # noqa: PLW1509
+            preexec_fn=_limits(math.ceil(timeout_s) + 1, memory_mb * 1024 * 1024),
             check=False,
         )
     if proc.returncode != 0:
@@ -121,8 +119,8 @@ def _layout_dot(spec: ViewSpec, opts: LayoutOptions, engine: str) -> tuple[str, 
     h_in = opts.node_height / 72
     lines = [
         "digraph L {",
-        f'graph [rankdir={opts.rankdir}, nodesep=0.5, ranksep=0.7, splines=true, outputorder=edgesfirst, '
-        f'overlap=prism, start=1, pad=0];',
+        f"graph [rankdir={opts.rankdir}, nodesep=0.5, ranksep=0.7, splines=true, outputorder=edgesfirst, "
+        f"overlap=prism, start=1, pad=0];",
         f'node [shape=box, fixedsize=true, width={w_in:.4f}, height={h_in:.4f}, label=""];',
     ]
     containers = spec.containers()
@@ -224,7 +222,9 @@ def _enclose_groupings(spec: ViewSpec, placement: Placement) -> None:
         dy = min(0, *(b[1] for b in placement.bounds.values()))
         if dx < 0 or dy < 0:
             placement.bounds = {k: (x - dx, y - dy, w, h) for k, (x, y, w, h) in placement.bounds.items()}
-            placement.bendpoints = {k: [(x - dx, y - dy) for x, y in v] for k, v in placement.bendpoints.items()}
+            placement.bendpoints = {
+                k: [(x - dx, y - dy) for x, y in v] for k, v in placement.bendpoints.items()
+            }
 
 
 def _contains(outer: tuple[int, int, int, int], boxes: list[tuple[int, int, int, int]]) -> bool:

@@ -21,8 +21,8 @@ from .rules import EdgeFacts, NodeFacts, RuleSet
 
 __all__ = [
     "DERIVE_PREFERENCE",
-    "PROP_DOT_ID",
     "PROP_CLUSTER",
+    "PROP_DOT_ID",
     "PROP_MEMBERSHIP",
     "PROP_REVERSED",
     "ExplainEntry",
@@ -42,7 +42,11 @@ DERIVE_PREFERENCE = (
     "Access", "Influence", "Association",
 )  # fmt: skip
 _MEMBERSHIP_PREFERENCE = ("Aggregation", "Composition", "Assignment", "Realization", "Association")
-_TERRAFORM_PROPS = {"tf_address": "terraform:address", "tf_type": "terraform:type", "tf_kind": "terraform:kind"}
+_TERRAFORM_PROPS = {
+    "tf_address": "terraform:address",
+    "tf_type": "terraform:type",
+    "tf_kind": "terraform:kind",
+}
 
 
 @dataclass(slots=True)
@@ -287,9 +291,7 @@ class _Mapper:
         self.model.relationships.append(
             Relationship(ident, rtype, container, member, "", {PROP_MEMBERSHIP: "true"})
         )
-        self.explain.append(
-            ExplainEntry("membership", subject, ident, rtype, None, ("cluster contains",))
-        )
+        self.explain.append(ExplainEntry("membership", subject, ident, rtype, None, ("cluster contains",)))
 
     def _rel_id(self, rtype: str, src: str, tgt: str) -> str:
         key = (rtype, src, tgt)
@@ -320,11 +322,15 @@ class _Mapper:
                 policy = decision.on_invalid
                 why = f"{rtype} is not allowed from {st} to {tt} in ArchiMate 3.2"
                 if policy == "error":
-                    issue = Issue("error", "relationship.invalid", f"{subject}: {why}", subject, decision.rule)
+                    issue = Issue(
+                        "error", "relationship.invalid", f"{subject}: {why}", subject, decision.rule
+                    )
                     self.report.issues.append(issue)
                     self.errors.append(issue)
                     self.explain.append(
-                        ExplainEntry("relationship", subject, None, rtype, decision.rule, decision.reasons, "error")
+                        ExplainEntry(
+                            "relationship", subject, None, rtype, decision.rule, decision.reasons, "error"
+                        )
                     )
                     continue
                 if policy == "drop":

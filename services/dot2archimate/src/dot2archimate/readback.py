@@ -27,7 +27,8 @@ def exchange_to_graph(data: bytes) -> Graph:
     if root.tag != _Q % "model":
         raise ArchimateFormatError(f"not an ArchiMate exchange model (root element {root.tag!r})")
     prop_names = {
-        d.get("identifier"): _text(d, "name") for d in root.iterfind(f"{_Q % 'propertyDefinitions'}/{_Q % 'propertyDefinition'}")
+        d.get("identifier"): _text(d, "name")
+        for d in root.iterfind(f"{_Q % 'propertyDefinitions'}/{_Q % 'propertyDefinition'}")
     }
 
     def props(el: object) -> dict[str, str]:
@@ -88,6 +89,7 @@ def exchange_to_graph(data: bytes) -> Graph:
             g.subgraphs.append(sg)
         else:
             clusters[parent].children.append(sg)
+
     # DOT semantics: a cluster contains its sub-clusters' nodes too
     def fill(sg: Subgraph) -> None:
         for c in sg.children:

@@ -203,7 +203,9 @@ class RuleSet:
         self.revision: str = doc.get("revision", "")
         self.defaults = Defaults(**(doc.get("defaults") or {}))
         self._elements = self._build(doc.get("elements") or [], "elements", _element_conds)
-        self._relationships = self._build(doc.get("relationships") or [], "relationships", _relationship_conds)
+        self._relationships = self._build(
+            doc.get("relationships") or [], "relationships", _relationship_conds
+        )
 
     @staticmethod
     def _build(
@@ -218,7 +220,9 @@ class RuleSet:
             if item["id"] in seen:
                 raise RulesError(f"duplicate rule id {item['id']!r}", where)
             seen.add(item["id"])
-            rules.append(_Rule(item["id"], item.get("priority", 0), i, conds(item.get("match") or {}, where), item))
+            rules.append(
+                _Rule(item["id"], item.get("priority", 0), i, conds(item.get("match") or {}, where), item)
+            )
         rules.sort(key=lambda r: (-r.priority, r.index))
         return tuple(rules)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from .dot.graph import Edge, Graph, Node, Subgraph
 from .errors import TerraformGraphError
@@ -23,7 +23,7 @@ from .errors import TerraformGraphError
 __all__ = ["TerraformAddress", "TerraformFormat", "detect_format", "normalize_terraform", "parse_address"]
 
 
-class TerraformFormat(str, Enum):
+class TerraformFormat(StrEnum):
     LEGACY = "legacy"  # terraform < 0.13
     V013 = "0.13-1.6"
     V17 = "1.7+"
@@ -184,7 +184,7 @@ def normalize_terraform(
     out = Graph(name=graph.name or "terraform", directed=True, strict=False)
     out.attrs["tf_format"] = fmt.value
     canonical = {name: addr.address for name, addr in kept.items()}
-    for name, addr in kept.items():
+    for addr in kept.values():
         attrs = {
             "label": addr.local or addr.address,
             "tf_kind": addr.kind,

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from dot2archimate.dot import parse_dot
 
 GALLERY = Path("/usr/share/doc/graphviz/examples/graphs")
@@ -55,9 +54,7 @@ def test_same_graph_as_graphviz(path: Path) -> None:
     ref_edges = Counter((names[e["tail"]], names[e["head"]]) for e in ref.get("edges", []))
     assert Counter((e.tail, e.head) for e in ours.edges) == ref_edges
 
-    ref_clusters = {
-        o["name"]: {names[i] for i in o.get("nodes", [])} for o in objects[:n_sub] if "bb" in o
-    }
+    ref_clusters = {o["name"]: {names[i] for i in o.get("nodes", [])} for o in objects[:n_sub] if "bb" in o}
     our_clusters = {c.name: set(c.nodes) for c in ours.clusters()}
     assert our_clusters == ref_clusters
 

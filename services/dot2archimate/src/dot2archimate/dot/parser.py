@@ -9,6 +9,7 @@ subgraph operands expand to the cross product, `strict` and `key` merge edges.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from lark import Lark, Token, Transformer
@@ -239,7 +240,7 @@ class _Builder:
         for k, v in attrs:
             if k == "key":
                 key = v
-        for tails, heads in zip(groups, groups[1:], strict=False):
+        for tails, heads in pairwise(groups):
             for tail, tport in tails:
                 for head, hport in heads:
                     self._edge(tail, tport, head, hport, key, attrs, scope)

@@ -36,6 +36,41 @@ def _props(el: etree._Element, props: dict[str, str]) -> None:
         etree.SubElement(el, "property", key=xml_text(k), value=xml_text(props[k]))
 
 
+def _child(
+    parent: etree._Element,
+    vn: ViewNode,
+    px: int,
+    py: int,
+    boxes: dict[str, ViewNode],
+    outgoing: dict[str, list[Connection]],
+    incoming: dict[str, list[str]],
+) -> None:
+    """One diagram object; Archi wants bounds relative to the parent, bendpoints to the centres."""
+    ce = etree.SubElement(parent, "child")
+    ce.set(_XSI_TYPE, "archimate:DiagramObject")
+    ce.set("id", vn.id)
+    if vn.id in incoming:
+        ce.set("targetConnections", " ".join(incoming[vn.id]))
+    ce.set("archimateElement", vn.element)
+    etree.SubElement(ce, "bounds", x=str(vn.x - px), y=str(vn.y - py), width=str(vn.w), height=str(vn.h))
+    for c in outgoing.get(vn.id, []):
+        s, t = boxes[c.source], boxes[c.target]
+        sx, sy = s.x + s.w // 2, s.y + s.h // 2
+        tx, ty = t.x + t.w // 2, t.y + t.h // 2
+        se = etree.SubElement(ce, "sourceConnection")
+        se.set(_XSI_TYPE, "archimate:Connection")
+        se.set("id", c.id)
+        se.set("source", c.source)
+        se.set("target", c.target)
+        se.set("archimateRelationship", c.relationship)
+        for x, y in c.bendpoints:
+            etree.SubElement(
+                se, "bendpoint", startX=str(x - sx), startY=str(y - sy), endX=str(x - tx), endY=str(y - ty)
+            )
+    for sub in vn.children:
+        _child(ce, sub, vn.x, vn.y, boxes, outgoing, incoming)
+
+
 def archi_xml(model: Model) -> bytes:
     """Serialise `model` as an Archi model file; child bounds and bendpoints relative as Archi wants."""
     root = etree.Element(f"{{{ARCHI_NS}}}model", nsmap={"xsi": XSI, "archimate": ARCHI_NS})
@@ -44,7 +79,9 @@ def archi_xml(model: Model) -> bytes:
     root.set("version", "5.0.0")
     folders = {}
     for label, ftype in _FOLDERS:
-        folders[ftype] = etree.SubElement(root, "folder", name=label, id=make_id(model.id, "folder", ftype), type=ftype)
+        folders[ftype] = etree.SubElement(
+            root, "folder", name=label, id=make_id(model.id, "folder", ftype), type=ftype
+        )
 
     for e in model.elements:
         el = etree.SubElement(folders[LAYER_OF.get(e.type, "other")], "element")
@@ -77,34 +114,7 @@ def archi_xml(model: Model) -> bytes:
         for c in v.connections:
             outgoing.setdefault(c.source, []).append(c)
             incoming.setdefault(c.target, []).append(c.id)
-
-        def child(parent: etree._Element, vn: ViewNode, px: int, py: int) -> None:
-            ce = etree.SubElement(parent, "child")
-            ce.set(_XSI_TYPE, "archimate:DiagramObject")
-            ce.set("id", vn.id)
-            if vn.id in incoming:
-                ce.set("targetConnections", " ".join(incoming[vn.id]))
-            ce.set("archimateElement", vn.element)
-            etree.SubElement(ce, "bounds", x=str(vn.x - px), y=str(vn.y - py), width=str(vn.w), height=str(vn.h))
-            for c in outgoing.get(vn.id, []):
-                s, t = boxes[c.source], boxes[c.target]
-                sc = (s.x + s.w // 2, s.y + s.h // 2)
-                tc = (t.x + t.w // 2, t.y + t.h // 2)
-                se = etree.SubElement(ce, "sourceConnection")
-                se.set(_XSI_TYPE, "archimate:Connection")
-                se.set("id", c.id)
-                se.set("source", c.source)
-                se.set("target", c.target)
-                se.set("archimateRelationship", c.relationship)
-                for x, y in c.bendpoints:
-                    etree.SubElement(
-                        se, "bendpoint",
-                        startX=str(x - sc[0]), startY=str(y - sc[1]), endX=str(x - tc[0]), endY=str(y - tc[1]),
-                    )  # fmt: skip
-            for sub in vn.children:
-                child(ce, sub, vn.x, vn.y)
-
         for vn in v.nodes:
-            child(ve, vn, 0, 0)
+            _child(ve, vn, 0, 0, boxes, outgoing, incoming)
     _props(root, model.properties)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
