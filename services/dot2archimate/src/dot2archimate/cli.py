@@ -41,7 +41,7 @@ def _layout(
 
 _common = [
     click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="xml", show_default=True),
-    click.option("--rules", "rules", metavar="R", help="rules YAML file, or builtin:default / builtin:terraform"),
+    click.option("--rules", "rules", metavar="R", help="rules YAML, or builtin:NAME"),
     click.option("--validate", is_flag=True, help="check the exchange XML against the ArchiMate XSDs"),
     click.option("--input", "input_kind", type=click.Choice(["auto", "dot", "terraform"]), default="auto",
                  show_default=True),

@@ -285,7 +285,10 @@ def load_rules(source: str | bytes | Path, *, origin: str = "") -> RuleSet:
     errors = _schema_errors(doc)
     if errors:
         raise RulesError("; ".join(errors), origin)
-    return RuleSet(doc)
+    try:
+        return RuleSet(doc)
+    except RulesError as exc:
+        raise RulesError(str(exc), origin) from None
 
 
 @lru_cache(maxsize=len(BUILTIN_RULE_SETS))
