@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from dot2archimate.dot import HtmlString, parse_dot, parse_dot_all
 from dot2archimate.errors import DotSyntaxError, GraphTooLargeError
 from dot2archimate.limits import Limits
@@ -11,7 +10,9 @@ from dot2archimate.limits import Limits
 
 def test_keywords_are_case_insensitive_and_strict_is_read() -> None:
     g = parse_dot("STRICT DiGraph G { NODE [shape=box]; a -> b; a -> b }")
-    assert g.strict and g.directed and g.name == "G"
+    assert g.strict
+    assert g.directed
+    assert g.name == "G"
     assert [(e.tail, e.head) for e in g.edges] == [("a", "b")]  # strict merges the duplicate
     assert g.nodes["a"].attrs == {"shape": "box"}
 
@@ -68,7 +69,10 @@ def test_reopened_subgraph_is_the_same_subgraph() -> None:
 
 
 def test_cluster_membership_includes_nested_and_cluster_attribute() -> None:
-    g = parse_dot("digraph { subgraph Cluster_A { a subgraph plain { subgraph cluster_b { b } } } subgraph s { cluster=true; c } }")
+    g = parse_dot(
+        "digraph { subgraph Cluster_A { a subgraph plain { subgraph cluster_b { b } } }"
+        " subgraph s { cluster=true; c } }"
+    )
     forest = [(c.name, p.name if p else None, sorted(c.nodes)) for c, p in g.cluster_forest()]
     assert forest == [("Cluster_A", None, ["a", "b"]), ("cluster_b", "Cluster_A", ["b"]), ("s", None, ["c"])]
 
@@ -93,7 +97,7 @@ def test_comments_hash_lines_and_numerals() -> None:
 
 
 def test_utf8_and_latin1_input() -> None:
-    g = parse_dot("digraph { Ärger -> 東京 [label=\"café\"] }".encode())
+    g = parse_dot('digraph { Ärger -> 東京 [label="café"] }'.encode())
     assert list(g.nodes) == ["Ärger", "東京"]
     latin = parse_dot('digraph { "caf\xe9" }'.encode("latin-1"))
     assert list(latin.nodes) == ["café"]
@@ -102,7 +106,8 @@ def test_utf8_and_latin1_input() -> None:
 def test_graph_level_assignment_and_several_graphs() -> None:
     graphs = parse_dot_all("graph A { rankdir=LR; a } digraph B { b }")
     assert [g.name for g in graphs] == ["A", "B"]
-    assert graphs[0].attrs == {"rankdir": "LR"} and not graphs[0].directed
+    assert graphs[0].attrs == {"rankdir": "LR"}
+    assert not graphs[0].directed
 
 
 @pytest.mark.parametrize(

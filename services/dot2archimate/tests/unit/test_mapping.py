@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 from dot2archimate.archimate import relationship_table
 from dot2archimate.dot import parse_dot
 from dot2archimate.errors import RelationshipPolicyError
@@ -46,7 +45,9 @@ def rel_types(result: object) -> list[tuple[str, str, str]]:
 
 
 def test_policy_derive_reverses_when_that_is_valid() -> None:
-    res = map_graph(parse_dot(GRAPH), rules("derive", "Access"))  # Access DataObject->Node invalid; Node->DataObject ok
+    res = map_graph(
+        parse_dot(GRAPH), rules("derive", "Access")
+    )  # Access DataObject->Node invalid; Node->DataObject ok
     assert ("Access", "n", "d") in rel_types(res)
     issue = res.report.issues[0]
     assert (issue.severity, issue.code, issue.subject) == ("warning", "relationship.reversed", "d -> n")
@@ -73,20 +74,30 @@ def test_policy_association_drop_and_error() -> None:
     assert res.report.to_dict()["issues"][0]["code"] == "relationship.dropped"
     assert res.report.valid  # warnings do not invalidate
 
-    with pytest.raises(RelationshipPolicyError, match="d -> n: Serving is not allowed from DataObject to Node") as info:
+    with pytest.raises(
+        RelationshipPolicyError, match="d -> n: Serving is not allowed from DataObject to Node"
+    ) as info:
         map_graph(parse_dot(GRAPH), rules("error"))
     report = info.value.report  # type: ignore[attr-defined]
-    assert not report.valid and report.to_dict()["counts"]["issues"] == {"error": 1}
+    assert not report.valid
+    assert report.to_dict()["counts"]["issues"] == {"error": 1}
 
 
 def test_every_produced_relationship_is_allowed_by_the_table() -> None:
-    src = "digraph { a [shape=Mdiamond]; b [shape=cylinder]; c; a -> b -> c -> a; b -> b; subgraph cluster_x { a c } }"
+    src = (
+        "digraph { a [shape=Mdiamond]; b [shape=cylinder]; c; a -> b -> c -> a; b -> b;"
+        " subgraph cluster_x { a c } }"
+    )
     for policy in ("derive", "association"):
         for rel in ("Serving", "Composition", "Influence", "Triggering", "Specialization"):
             res = map_graph(parse_dot(src), rules(policy, rel))
             types = {e.id: e.type for e in res.model.elements}
             for r in res.model.relationships:
-                assert relationship_table().is_allowed(r.type, types[r.source], types[r.target]), (policy, rel, r)
+                assert relationship_table().is_allowed(r.type, types[r.source], types[r.target]), (
+                    policy,
+                    rel,
+                    r,
+                )
 
 
 def test_clusters_become_nested_groupings_with_aggregation() -> None:
@@ -101,7 +112,8 @@ def test_clusters_become_nested_groupings_with_aggregation() -> None:
     assert res.nesting == {outer: [inner, by_name["a"].id], inner: [by_name["b"].id]}
     assert res.roots == [outer, by_name["c"].id]
     explained = {(x.kind, x.source): x for x in res.explain}
-    assert explained[("element", "c")].rule is None and explained[("grouping", "cluster_o")].type == "Grouping"
+    assert explained[("element", "c")].rule is None
+    assert explained[("grouping", "cluster_o")].type == "Grouping"
 
 
 def test_cluster_nesting_mode_maps_cluster_to_element_and_derives_membership() -> None:
@@ -116,12 +128,14 @@ def test_cluster_nesting_mode_maps_cluster_to_element_and_derives_membership() -
 
 
 def test_cluster_ignore_mode_and_compound_edges() -> None:
-    res = map_graph(parse_dot("digraph { subgraph cluster_a { a } a -> b }"), rules("derive", clusters="ignore"))
+    res = map_graph(
+        parse_dot("digraph { subgraph cluster_a { a } a -> b }"), rules("derive", clusters="ignore")
+    )
     assert [e.type for e in res.model.elements] == ["Node", "Node"]
     g = parse_dot("digraph { compound=true; subgraph cluster_a { a } b; b -> a [lhead=cluster_a] }")
     res = map_graph(g, builtin_rules())
     grouping = next(e for e in res.model.elements if e.type == "Grouping")
-    edge = [r for r in res.model.relationships if not r.properties.get("dot:membership")][0]
+    edge = next(r for r in res.model.relationships if not r.properties.get("dot:membership"))
     assert edge.target == grouping.id
 
 
@@ -153,6 +167,9 @@ def test_concurrent_mappings_do_not_share_state() -> None:
 
 
 def test_labels_become_names_and_html_is_flattened() -> None:
-    g = parse_dot(r'digraph { a [label="Line1\nLine2 \N"]; b [label=<<b>Bold</b><br/>x &amp; y>]; c [shape=record, label="<f0> left|<f1> right"] }')
+    g = parse_dot(
+        r'digraph { a [label="Line1\nLine2 \N"]; b [label=<<b>Bold</b><br/>x &amp; y>];'
+        r' c [shape=record, label="<f0> left|<f1> right"] }'
+    )
     names = [e.name for e in map_graph(g, builtin_rules()).model.elements]
     assert names == ["Line1\nLine2 a", "Bold\nx & y", "left | right"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from dot2archimate.errors import RulesError
 from dot2archimate.rules import EdgeFacts, NodeFacts, builtin_rules, load_rules, rules_schema
 
@@ -75,11 +74,20 @@ def test_relationship_rule_and_defaults() -> None:
         ("version: 2\nname: x", "version: 1 was expected"),
         ("version: 1", "'name' is a required property"),
         ("version: 1\nname: x\nelements: [{id: a, element: Cloud}]", "elements/0/element"),
-        ("version: 1\nname: x\nelements: [{id: a, element: Node, match: {colour: red}}]", "Additional properties"),
+        (
+            "version: 1\nname: x\nelements: [{id: a, element: Node, match: {colour: red}}]",
+            "Additional properties",
+        ),
         ("version: 1\nname: x\nrelationships: [{id: a, relationship: Uses}]", "relationships/0/relationship"),
         ("version: 1\nname: x\ndefaults: {on_invalid: ignore}", "defaults/on_invalid"),
-        ("version: 1\nname: x\nelements: [{id: a, element: Node, match: {id: '(unclosed'}}]", "invalid regex"),
-        ("version: 1\nname: x\nelements: [{id: a, element: Node}, {id: a, element: Device}]", "duplicate rule id"),
+        (
+            "version: 1\nname: x\nelements: [{id: a, element: Node, match: {id: '(unclosed'}}]",
+            "invalid regex",
+        ),
+        (
+            "version: 1\nname: x\nelements: [{id: a, element: Node}, {id: a, element: Device}]",
+            "duplicate rule id",
+        ),
         ("version: [1\n", "not valid YAML"),
         ("!!python/object/apply:os.system ['true']", "not valid YAML"),
     ],
@@ -94,7 +102,10 @@ def test_bad_rules_are_refused_with_the_reason(text: str, fragment: str) -> None
 def test_builtin_rule_sets_validate_and_schema_is_versioned() -> None:
     assert builtin_rules("default").version == 1
     tf = builtin_rules("terraform")
-    assert tf.element_for(node("x", tf_type="kubernetes_deployment", tf_kind="resource")).type == "SystemSoftware"
+    assert (
+        tf.element_for(node("x", tf_type="kubernetes_deployment", tf_kind="resource")).type
+        == "SystemSoftware"
+    )
     assert tf.element_for(node("x", tf_type="google_compute_network", tf_kind="resource")).type == (
         "CommunicationNetwork"
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from dot2archimate.dot import parse_dot
 from dot2archimate.errors import TerraformGraphError
 from dot2archimate.terraform import TerraformFormat, detect_format, normalize_terraform, parse_address
@@ -47,7 +46,8 @@ def test_plain_dot_is_not_terraform() -> None:
         ("[root] module.db.provider.aws", "provider", "module.db", "aws", "module.db.provider.aws"),
         ("[root] module.a.module.b.data.aws_ami.x (expand)", "data", "module.a.module.b", "aws_ami",
          "module.a.module.b.data.aws_ami.x"),
-        ('module.vpc["east"].aws_subnet.this[0]', "resource", "module.vpc", "aws_subnet", "module.vpc.aws_subnet.this"),
+        ('module.vpc["east"].aws_subnet.this[0]', "resource", "module.vpc", "aws_subnet",
+         "module.vpc.aws_subnet.this"),
         ("[root] var.region", "variable", "", "", "var.region"),
     ],
 )  # fmt: skip
