@@ -124,8 +124,8 @@ def run_fleet(options: FleetOptions) -> int:
         )
         return asyncio.run(_main(options, urls, supervisor))
     finally:
-        for server in reversed(started):
-            server.stop()
+        for backing_server in reversed(started):
+            backing_server.stop()
         supervisor.say("fleet", "stopped")
 
 
