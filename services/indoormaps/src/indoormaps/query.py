@@ -85,9 +85,7 @@ class FeatureQuery:
             try:
                 level = int(raw_level.strip())
             except ValueError as exc:
-                raise InvalidParameter(
-                    "level", f"expected an integer ordinal, got {raw_level[:20]!r}"
-                ) from exc
+                raise InvalidParameter("level", f"expected an integer ordinal, got {raw_level[:20]!r}") from exc
             if not limits.min_level <= level <= limits.max_level:
                 raise InvalidParameter("level", f"must lie in [{limits.min_level}, {limits.max_level}]")
         raw_bbox = params.get("bbox")
@@ -96,9 +94,7 @@ class FeatureQuery:
         if category is not None:
             category = category.strip() or None
             if category is not None and not _CATEGORY.match(category):
-                raise InvalidParameter(
-                    "category", "expected a lowercase IMDF category such as 'restroom.female'"
-                )
+                raise InvalidParameter("category", "expected a lowercase IMDF category such as 'restroom.female'")
         return cls(q=q, level=level, bbox=bbox, category=category)
 
     def fingerprint(self, layer: str) -> str:
