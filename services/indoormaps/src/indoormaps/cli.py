@@ -64,6 +64,27 @@ def demo_data(database_url: str | None) -> None:
         click.echo(f"data version {outcome.version_id} ({outcome.source}) already current: nothing to do")
 
 
+@main.command(name="grant-reader")
+@click.argument("role")
+@_DB_OPTION
+@click.option("--statement-timeout-ms", type=int, default=5000, show_default=True)
+def grant_reader(role: str, database_url: str | None, statement_timeout_ms: int) -> None:
+    """Make an existing login ROLE the service's read-only role (defaults + SELECT grants)."""
+    _setup(database_url)
+    from django.db import connection, transaction
+
+    from indoormaps.roles import reader_role_statements
+
+    try:
+        statements = reader_role_statements(role, statement_timeout_ms=statement_timeout_ms)
+    except IndoorMapsError as exc:
+        raise click.UsageError(exc.message) from exc
+    with transaction.atomic(), connection.cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+    click.echo(f"{role}: read-only, statement_timeout={statement_timeout_ms} ms, SELECT granted")
+
+
 @main.group(name="import")
 def import_group() -> None:
     """Import map data as a new data version."""
