@@ -62,7 +62,8 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
     last_event = _param("Last-Event-ID", {"type": "string", "maxLength": 512}, "resume a stream", "header")
     layer = _param("layer", {"type": "string", "enum": layer_names}, "layer name", "path")
     collection = _param("collectionId", {"type": "string", "enum": layer_names}, "collection id", "path")
-    sse = {"text/event-stream": {"schema": {"type": "string"}}}
+    # One schema per event (how schemathesis and OpenAPI 3.2's itemSchema read an event stream).
+    sse = {"text/event-stream": {"schema": _ref("ServerSentEvent")}}
     page = {"application/geo+json": {"schema": _ref("FeaturePage")}}
 
     def stream_or_page(summary: str) -> dict[str, Any]:
@@ -275,6 +276,16 @@ def _schemas() -> dict[str, Any]:
         ]
     }
     return {
+        "ServerSentEvent": {
+            "type": "object",
+            "required": ["data"],
+            "properties": {
+                "event": {"type": "string", "enum": ["start", "batch", "end", "error"]},
+                "id": {"type": "string", "description": "the cursor resuming after this batch; 'end' when done"},
+                "data": {"type": "string", "description": "JSON: a FeatureCollection for batch events"},
+                "retry": {"type": "integer"},
+            },
+        },
         "Error": {
             "type": "object",
             "required": ["error", "detail"],
