@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from pydantic import SecretStr
 from servicekit.cli import service_cli
 
 from indoormaps.config import Settings, indoormaps_checks
@@ -30,7 +31,7 @@ _DB_OPTION = click.option(
 
 
 def _setup(database_url: str | None) -> None:
-    settings = Settings() if database_url is None else Settings(DATABASE_URL=database_url)
+    settings = Settings() if database_url is None else Settings(DATABASE_URL=SecretStr(database_url))
     try:
         configure_django(settings.django_settings())
     except IndoorMapsError as exc:

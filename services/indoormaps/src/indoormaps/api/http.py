@@ -124,7 +124,7 @@ def _forwarded_proto(request: HttpRequest, trusted: Iterable[str]) -> str | None
     try:
         peer = ipaddress.ip_address(client[0])
         if any(peer in ipaddress.ip_network(net, strict=False) for net in trusted):
-            return proto
+            return str(proto)
     except ValueError:
         return None
     return None
