@@ -301,3 +301,22 @@ def test_route_parity_with_the_oracle_and_latency(client: httpx.Client, service:
     p50, p99 = statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
     print(f"\nHTTP ROUTE campus: n={len(timings)} p50={p50:.1f} ms p99={p99:.1f} ms max={timings[-1]:.1f} ms")
     assert p99 < 500
+
+
+def test_route_from_a_point_exactly_on_a_graph_node(client: httpx.Client, service: Service) -> None:
+    """Regression: a point snapped onto an edge's end gave PostGIS a degenerate substring (a Point)
+    and the router crashed with a 500."""
+    with psycopg.connect(service.dsn) as conn:
+        lon, lat, level = conn.execute(
+            "SELECT ST_X(ST_StartPoint(e.geom)), ST_Y(ST_StartPoint(e.geom)), l.ordinal FROM indoor_nav_edge e "
+            "JOIN indoor_level l ON l.id = e.level_id JOIN indoor_data_version v ON v.id = e.version_id "
+            "AND v.is_current WHERE NOT e.is_vertical AND l.ordinal = 0 ORDER BY e.id LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+    room = _room_ids(service.dsn)[ROOM_104][0]
+    for body in (
+        {"from": {"lon": lon, "lat": lat, "level": level}, "to": {"room": room}},
+        {"from": {"room": room}, "to": {"lon": lon, "lat": lat, "level": level}},
+    ):
+        response = client.post("/api/route/", json=body)
+        assert response.status_code == 200, response.text
+        assert response.json()["steps"][0]["action"] == "depart"
