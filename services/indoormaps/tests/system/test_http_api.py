@@ -320,3 +320,22 @@ def test_route_from_a_point_exactly_on_a_graph_node(client: httpx.Client, servic
         response = client.post("/api/route/", json=body)
         assert response.status_code == 200, response.text
         assert response.json()["steps"][0]["action"] == "depart"
+
+
+def test_rooms_without_a_linked_door_route_from_their_label_point(client: httpx.Client, service: Service) -> None:
+    with psycopg.connect(service.dsn) as conn:
+        doorless = [str(r[0]) for r in conn.execute(
+            "SELECT u.imdf_id FROM indoor_unit u JOIN indoor_data_version v ON v.id = u.version_id AND v.is_current "
+            "WHERE NOT EXISTS (SELECT 1 FROM indoor_opening o JOIN indoor_nav_node d ON d.opening_id = o.id "
+            "WHERE o.version_id = u.version_id AND o.level_id = u.level_id AND ST_DWithin(o.geom, u.geom, 1e-6))"
+        ).fetchall()]  # fmt: skip
+    assert doorless  # the campus has a few: they are reached through the nearest edge
+    target = _room_ids(service.dsn)[ROOM_104][0]
+    for room in doorless:
+        for profile in Profile:
+            response = client.post(
+                "/api/route/", json={"from": {"room": room}, "to": {"room": target}, "profile": profile.value}
+            )
+            assert response.status_code in (200, 404), response.text
+            if response.status_code == 404:
+                assert response.json()["error"] == "route_not_found"
