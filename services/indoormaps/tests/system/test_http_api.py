@@ -339,3 +339,24 @@ def test_rooms_without_a_linked_door_route_from_their_label_point(client: httpx.
             assert response.status_code in (200, 404), response.text
             if response.status_code == 404:
                 assert response.json()["error"] == "route_not_found"
+
+
+def test_owslib_reads_the_map_as_ogc_api_features(service: Service) -> None:
+    """A generic OGC client (OWSLib, as QGIS-style tools use) discovers and pages the layers."""
+    from owslib.ogcapi.features import Features
+
+    api = Features(f"{service.url}/ogc/")
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in api.conformance()["conformsTo"]
+    assert set(api.feature_collections()) == {"rooms", "base-floor", "openings", "amenities", "levels", "nav-edges"}
+    assert api.collection("rooms")["extent"]["spatial"]["crs"].endswith("CRS84")
+    page = api.collection_items("rooms", limit=20, level=2, bbox=[30.37, 60.0, 30.39, 60.01])
+    assert page["numberReturned"] == 20
+    assert {f["properties"]["level"] for f in page["features"]} == {2}
+    seen = [f["id"] for f in page["features"]]
+    while (cursor := next((ln["href"] for ln in page["links"] if ln["rel"] == "next"), None)) is not None:
+        token = httpx.URL(cursor).params["cursor"]
+        page = api.collection_items("rooms", limit=20, level=2, bbox=[30.37, 60.0, 30.39, 60.01], cursor=token)
+        seen += [f["id"] for f in page["features"]]
+    assert len(seen) == len(set(seen)) > 20
+    one = api.collection_item("rooms", seen[3])
+    assert one["id"] == seen[3]
