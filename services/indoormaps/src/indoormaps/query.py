@@ -14,6 +14,10 @@ __all__ = ["BBox", "FeatureQuery", "QueryLimits", "parse_limit"]
 
 _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# What a room or amenity name can contain (letters of any script, digits, spaces and the
+# punctuation names use). Everything else (; = * < > { } | \ % ...) is refused with a 400: the
+# search is parameterised anyway, but such text is never a name and usually an injection probe.
+_SEARCH_TEXT = re.compile("^[\\w\\s.,:'\"\u2018\u2019\u201c\u201d\u00ab\u00bb()/#\u2116&+-]+$")
 _M_PER_DEG_LAT = 110_574.0
 _M_PER_DEG_LON_EQ = 111_320.0
 
@@ -79,6 +83,10 @@ class FeatureQuery:
                 raise InvalidParameter("q", f"at most {limits.max_q_length} characters")
             elif _CONTROL.search(q):
                 raise InvalidParameter("q", "control characters are not allowed")
+            elif not _SEARCH_TEXT.match(q):
+                raise InvalidParameter(
+                    "q", "only letters, digits, spaces and name punctuation ( . , : ' \" - ( ) / # & + ) are allowed"
+                )
         level: int | None = None
         raw_level = params.get("level")
         if raw_level is not None and raw_level.strip() != "":

@@ -43,7 +43,11 @@ def _param(name: str, schema: dict[str, Any], description: str, where: str = "qu
 def openapi_document(settings: Settings) -> dict[str, Any]:
     layer_names = sorted(LAYERS)
     filters = [
-        _param("q", {"type": "string", "maxLength": 100}, "typo-tolerant name search (pg_trgm), ranked"),
+        _param(
+            "q",
+            {"type": "string", "maxLength": 100},
+            "typo-tolerant name search (pg_trgm), ranked; letters, digits, spaces and name punctuation only",
+        ),
         _param("level", {"type": "integer", "minimum": -20, "maximum": 200}, "level ordinal"),
         _param(
             "bbox",
