@@ -4,13 +4,17 @@ once per session, and a fresh async pool per test (real PostgreSQL from servicek
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from indoormaps.cursor import CursorCodec
 from indoormaps.db import Database, open_pool
 from indoormaps.streams import FeatureStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from indoormaps_http_support import Service, demo_database, start_service
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -61,3 +65,32 @@ async def db(indoor_dsn: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def store(db: Database) -> FeatureStore:
     return FeatureStore(db, CursorCodec(b"test-secret-0123456789abcdef"))
+
+
+# HTTP: the service as a real process (`indoormaps serve`) on a free loopback port ------------
+
+
+@pytest.fixture(scope="session")
+def http_dsn(postgres_server) -> str:  # type: ignore[no-untyped-def]
+    return demo_database(postgres_server, "indoormaps_http")
+
+
+@pytest.fixture(scope="session")
+def service(http_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    running = start_service(tmp_path_factory.mktemp("service"), http_dsn)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def service_factory(tmp_path: Path) -> Iterator[Callable[..., Service]]:
+    started: list[Service] = []
+
+    def start(dsn: str, **env: str) -> Service:
+        running = start_service(tmp_path / f"svc{len(started)}", dsn, **env)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()

@@ -1,44 +1,89 @@
-"""`indoormaps` console script: `migrate` and `import imdf PATH|ZIP` (serve/check come with servicekit)."""
+"""`indoormaps` console script: servicekit's `serve` and `check --deploy`, plus `migrate`,
+`import imdf PATH|ZIP` and `demo-data` (migrate + import the shipped campus once)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+from pydantic import SecretStr
+from servicekit.cli import service_cli
 
-from indoormaps.django_settings import build_django_settings, configure_django
+from indoormaps.config import Settings, indoormaps_checks
+from indoormaps.django_settings import configure_django
 from indoormaps.errors import IndoorMapsError
 
 __all__ = ["main"]
 
+main = service_cli(
+    "indoormaps",
+    settings_factory=Settings,
+    app_factory_path="indoormaps.app:asgi",
+    extra_checks=[indoormaps_checks],
+    help_text="Indoor maps: IMDF import, feature streams and multi-floor routing on PostGIS.",
+)
+
 _DB_OPTION = click.option(
     "--database-url",
-    envvar="DATABASE_URL",
-    required=True,
-    help="postgresql://user:password@host:port/dbname (or env DATABASE_URL)",
+    default=None,
+    help="postgresql://user:password@host:port/dbname (default: DATABASE_URL / DATABASE_URL_FILE)",
 )
 
 
-def _setup(database_url: str) -> None:
+def _setup(database_url: str | None) -> None:
+    settings = Settings() if database_url is None else Settings(DATABASE_URL=SecretStr(database_url))
     try:
-        configure_django(build_django_settings(database_url))
+        configure_django(settings.django_settings())
     except IndoorMapsError as exc:
         raise click.UsageError(exc.message) from exc
 
 
-@click.group()
-def main() -> None:
-    """Indoor maps: IMDF import, feature streams and multi-floor routing on PostGIS."""
-
-
 @main.command()
 @_DB_OPTION
-def migrate(database_url: str) -> None:
+def migrate(database_url: str | None) -> None:
     """Create or update the schema (PostGIS, pg_trgm and pgRouting extensions included)."""
     _setup(database_url)
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=1)
+
+
+@main.command(name="demo-data")
+@_DB_OPTION
+def demo_data(database_url: str | None) -> None:
+    """Migrate and import the shipped SPbPU campus unless data is already loaded (idempotent)."""
+    _setup(database_url)
+    from indoormaps.demo import ensure_demo_data
+
+    try:
+        outcome = ensure_demo_data()
+    except IndoorMapsError as exc:
+        raise click.ClickException(f"demo data import failed, nothing changed: {exc.message}") from exc
+    if outcome.imported:
+        click.echo(f"data version {outcome.version_id}: imported the SPbPU campus in {outcome.seconds:.2f} s")
+    else:
+        click.echo(f"data version {outcome.version_id} ({outcome.source}) already current: nothing to do")
+
+
+@main.command(name="grant-reader")
+@click.argument("role")
+@_DB_OPTION
+@click.option("--statement-timeout-ms", type=int, default=5000, show_default=True)
+def grant_reader(role: str, database_url: str | None, statement_timeout_ms: int) -> None:
+    """Make an existing login ROLE the service's read-only role (defaults + SELECT grants)."""
+    _setup(database_url)
+    from django.db import connection, transaction
+
+    from indoormaps.roles import reader_role_statements
+
+    try:
+        statements = reader_role_statements(role, statement_timeout_ms=statement_timeout_ms)
+    except IndoorMapsError as exc:
+        raise click.UsageError(exc.message) from exc
+    with transaction.atomic(), connection.cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+    click.echo(f"{role}: read-only, statement_timeout={statement_timeout_ms} ms, SELECT granted")
 
 
 @main.group(name="import")
@@ -50,7 +95,7 @@ def import_group() -> None:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @_DB_OPTION
 @click.option("--force", is_flag=True, help="Import even if the same data is already current.")
-def import_imdf_command(path: Path, database_url: str, force: bool) -> None:
+def import_imdf_command(path: Path, database_url: str | None, force: bool) -> None:
     """Import an IMDF folder or .zip (quirks cleaned, nav graph built) in one transaction."""
     _setup(database_url)
     from indoormaps.imdf.loader import STAGES, import_imdf
@@ -70,6 +115,4 @@ def import_imdf_command(path: Path, database_url: str, force: bool) -> None:
     for key in sorted(report.counts):
         click.echo(f"  {key}: {report.counts[key]}")
     if report.skipped:
-        click.echo(
-            "  skipped feature types: " + ", ".join(f"{k}={v}" for k, v in sorted(report.skipped.items()))
-        )
+        click.echo("  skipped feature types: " + ", ".join(f"{k}={v}" for k, v in sorted(report.skipped.items())))

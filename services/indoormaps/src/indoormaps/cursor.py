@@ -64,9 +64,7 @@ class CursorCodec:
             raise InvalidCursor("cursor signature does not match (tampered or from another server)")
         try:
             data = json.loads(payload)
-            state = CursorState(
-                layer=data["l"], version=data["v"], fingerprint=data["f"], key=tuple(data["k"])
-            )
+            state = CursorState(layer=data["l"], version=data["v"], fingerprint=data["f"], key=tuple(data["k"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidCursor("cursor payload is malformed") from exc
         valid_key = 1 <= len(state.key) <= 2 and all(

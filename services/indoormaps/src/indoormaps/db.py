@@ -42,9 +42,7 @@ async def open_pool(
         await pool.open(wait=True, timeout=connect_timeout_s)
     except PoolTimeout as exc:
         await pool.close()
-        raise DatabaseUnavailable(
-            f"could not open {min_size} connection(s) in {connect_timeout_s} s"
-        ) from exc
+        raise DatabaseUnavailable(f"could not open {min_size} connection(s) in {connect_timeout_s} s") from exc
     return pool
 
 
@@ -63,18 +61,13 @@ class Database:
         try:
             async with self.pool.connection(timeout=self.acquire_timeout_s) as conn, conn.transaction():
                 await conn.execute("SET TRANSACTION READ ONLY")
-                await conn.execute(
-                    "SELECT set_config('statement_timeout', %s, true)", (str(int(timeout_ms)),)
-                )
+                await conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(int(timeout_ms)),))
                 yield conn
         except PoolTimeout as exc:
             raise PoolExhausted(
-                f"no database connection free within {self.acquire_timeout_s} s "
-                f"(pool size {self.pool.max_size})"
+                f"no database connection free within {self.acquire_timeout_s} s (pool size {self.pool.max_size})"
             ) from exc
         except psycopg.errors.QueryCanceled as exc:
             raise QueryTimeout(f"query exceeded the {timeout_ms} ms statement timeout") from exc
         except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(
-                str(exc).strip().splitlines()[0] if str(exc) else "database error"
-            ) from exc
+            raise DatabaseUnavailable(str(exc).strip().splitlines()[0] if str(exc) else "database error") from exc

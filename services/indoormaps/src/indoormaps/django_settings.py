@@ -18,9 +18,7 @@ __all__ = ["build_django_settings", "configure_django", "database_settings"]
 _SCHEMES = {"postgres", "postgresql", "postgis", "postgresql+psycopg"}
 
 
-def database_settings(
-    database_url: str, *, connect_timeout: int = 5, conn_max_age: int = 0
-) -> dict[str, Any]:
+def database_settings(database_url: str, *, connect_timeout: int = 5, conn_max_age: int = 0) -> dict[str, Any]:
     """Translate a libpq-style URL into Django's DATABASES["default"] (PostGIS engine).
 
     No `options=-c ...` startup parameter: PgBouncer in transaction mode rejects it, so statement
@@ -78,10 +76,11 @@ def build_django_settings(
             *extra_installed_apps,
         ],
         "DATABASES": {
-            "default": database_settings(
-                database_url, connect_timeout=connect_timeout, conn_max_age=conn_max_age
-            )
+            "default": database_settings(database_url, connect_timeout=connect_timeout, conn_max_age=conn_max_age)
         },
+        # The HTTP API (indoormaps.app); no Django middleware: servicekit's ASGI stack wraps Django.
+        "ROOT_URLCONF": "indoormaps.api.urls",
+        "MIDDLEWARE": [],
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
         "USE_TZ": True,
         "TIME_ZONE": "UTC",

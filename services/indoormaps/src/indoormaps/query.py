@@ -14,6 +14,10 @@ __all__ = ["BBox", "FeatureQuery", "QueryLimits", "parse_limit"]
 
 _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# What a room or amenity name can contain (letters of any script, digits, spaces and the
+# punctuation names use). Everything else (; = * < > { } | \ % ...) is refused with a 400: the
+# search is parameterised anyway, but such text is never a name and usually an injection probe.
+_SEARCH_TEXT = re.compile("^[\\w\\s.,:'\"\u2018\u2019\u201c\u201d\u00ab\u00bb()/#\u2116&+-]+$")
 _M_PER_DEG_LAT = 110_574.0
 _M_PER_DEG_LON_EQ = 111_320.0
 
@@ -79,15 +83,17 @@ class FeatureQuery:
                 raise InvalidParameter("q", f"at most {limits.max_q_length} characters")
             elif _CONTROL.search(q):
                 raise InvalidParameter("q", "control characters are not allowed")
+            elif not _SEARCH_TEXT.match(q):
+                raise InvalidParameter(
+                    "q", "only letters, digits, spaces and name punctuation ( . , : ' \" - ( ) / # & + ) are allowed"
+                )
         level: int | None = None
         raw_level = params.get("level")
         if raw_level is not None and raw_level.strip() != "":
             try:
                 level = int(raw_level.strip())
             except ValueError as exc:
-                raise InvalidParameter(
-                    "level", f"expected an integer ordinal, got {raw_level[:20]!r}"
-                ) from exc
+                raise InvalidParameter("level", f"expected an integer ordinal, got {raw_level[:20]!r}") from exc
             if not limits.min_level <= level <= limits.max_level:
                 raise InvalidParameter("level", f"must lie in [{limits.min_level}, {limits.max_level}]")
         raw_bbox = params.get("bbox")
@@ -96,9 +102,7 @@ class FeatureQuery:
         if category is not None:
             category = category.strip() or None
             if category is not None and not _CATEGORY.match(category):
-                raise InvalidParameter(
-                    "category", "expected a lowercase IMDF category such as 'restroom.female'"
-                )
+                raise InvalidParameter("category", "expected a lowercase IMDF category such as 'restroom.female'")
         return cls(q=q, level=level, bbox=bbox, category=category)
 
     def fingerprint(self, layer: str) -> str:

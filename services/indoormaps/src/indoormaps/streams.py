@@ -77,9 +77,7 @@ class FeatureStore:
             self._levels[version] = list(row[0]) if row else []
         return self._levels[version]
 
-    def _sql(
-        self, layer: Layer, query: FeatureQuery, state: CursorState | None
-    ) -> tuple[str, dict[str, Any]]:
+    def _sql(self, layer: Layer, query: FeatureQuery, state: CursorState | None) -> tuple[str, dict[str, Any]]:
         params: dict[str, Any] = {"v": None}
         where = ["f.version_id = %(v)s"]
         select_score = ""
@@ -91,12 +89,8 @@ class FeatureStore:
             where.append(f"{layer.category_sql} = %(category)s")
             params["category"] = query.category
         if query.bbox is not None:
-            where.append(
-                "ST_Intersects(f.geom, ST_MakeEnvelope(%(minx)s, %(miny)s, %(maxx)s, %(maxy)s, 4326))"
-            )
-            params.update(
-                minx=query.bbox.minx, miny=query.bbox.miny, maxx=query.bbox.maxx, maxy=query.bbox.maxy
-            )
+            where.append("ST_Intersects(f.geom, ST_MakeEnvelope(%(minx)s, %(miny)s, %(maxx)s, %(maxy)s, 4326))")
+            params.update(minx=query.bbox.minx, miny=query.bbox.miny, maxx=query.bbox.maxx, maxy=query.bbox.maxy)
         score = ""
         if query.q is not None and layer.search_sql:
             score = f"word_similarity(%(q)s, {layer.search_sql})::float8"
@@ -148,9 +142,7 @@ class FeatureStore:
             else:
                 cur = await conn.execute("SELECT 1 FROM indoor_data_version WHERE id = %s", (version,))
                 if await cur.fetchone() is None:
-                    raise SnapshotExpired(
-                        f"data version {version} has been replaced; restart without a cursor"
-                    )
+                    raise SnapshotExpired(f"data version {version} has been replaced; restart without a cursor")
             if query.level is not None:
                 known = await self._known_levels(conn, version)
                 if query.level not in known:
@@ -169,9 +161,7 @@ class FeatureStore:
         if more:
             last = rows[-1]
             key = (float(last[2]), int(last[1])) if len(last) > 2 else (int(last[1]),)
-            next_cursor = self.codec.encode(
-                CursorState(layer.name, version, query.fingerprint(layer.name), key)
-            )
+            next_cursor = self.codec.encode(CursorState(layer.name, version, query.fingerprint(layer.name), key))
         elapsed = (time.perf_counter() - started) * 1000
         return Batch(layer.name, version, [r[0] for r in rows], next_cursor, elapsed)
 

@@ -64,13 +64,10 @@ def test_quirks_are_cleaned(indoor_dsn: str) -> None:
         ("Academic building №3", [0, 1, 2, 3, 4], [1, 2, 3, 4, 5]),
         ("Main academic building", [0, 1, 2], [0, 1, 2]),
     ]
-    assert _rows("SELECT DISTINCT category FROM indoor_opening WHERE version_id = %s", (version,)) == [
-        ("pedestrian",)
-    ]
+    assert _rows("SELECT DISTINCT category FROM indoor_opening WHERE version_id = %s", (version,)) == [("pedestrian",)]
     # `builing_id` typo: indoor navPath points keep their building.
     assert _rows(
-        "SELECT count(*) FROM indoor_nav_node "
-        "WHERE version_id = %s AND kind = 'path' AND building_id IS NOT NULL",
+        "SELECT count(*) FROM indoor_nav_node WHERE version_id = %s AND kind = 'path' AND building_id IS NOT NULL",
         (version,),
     ) == [(950,)]
     # Unit names come from occupants when the unit itself has none.

@@ -83,9 +83,7 @@ async def test_room_to_room_routes_match_the_oracle(db: Database, profile: Profi
             break
         a, b = rng.sample(rooms, 2)
         anchors = await router.anchors([RoomEndpoint(a[0]), RoomEndpoint(b[0])], profile, version)
-        table = oracle.path_table(
-            [c.node for c in anchors[0].candidates], [c.node for c in anchors[1].candidates]
-        )
+        table = oracle.path_table([c.node for c in anchors[0].candidates], [c.node for c in anchors[1].candidates])
         expected = choose_path(anchors[0], anchors[1], table)
         if expected is None:
             with pytest.raises(RouteNotFound):

@@ -26,9 +26,7 @@ LAYER_SIZES = {
 }
 
 
-async def _collect(
-    store: FeatureStore, layer: str, query: FeatureQuery, batch: int, cursor: str | None = None
-):  # type: ignore[no-untyped-def]
+async def _collect(store: FeatureStore, layer: str, query: FeatureQuery, batch: int, cursor: str | None = None):  # type: ignore[no-untyped-def]
     features, batches = [], []
     async for b in store.stream(layer, query, batch_size=batch, cursor=cursor):
         features += [json.loads(f) for f in b.features]

@@ -67,3 +67,14 @@ def test_fingerprint_changes_with_any_filter() -> None:
     assert base.fingerprint("rooms") == FeatureQuery(q="a", level=1).fingerprint("rooms")
     assert base.fingerprint("rooms") != FeatureQuery(q="a", level=2).fingerprint("rooms")
     assert base.fingerprint("rooms") != base.fingerprint("openings")
+
+
+@pytest.mark.parametrize("text", ["'; DROP TABLE indoor_unit; --", "1=1", "a*", "<script>", "x|y", "50%", "a\\b"])
+def test_search_text_refuses_what_no_name_contains(text: str) -> None:
+    with pytest.raises(InvalidParameter, match=r"^q: only letters"):
+        FeatureQuery.from_params({"q": text})
+
+
+@pytest.mark.parametrize("text", ["Classroom 404a", "Coffee “Leto”", "кафе «Лето»", "O'Brien Hall", "Room 1-2/3 (B)"])
+def test_search_text_accepts_names(text: str) -> None:
+    assert FeatureQuery.from_params({"q": text}).q == text

@@ -83,9 +83,7 @@ def _check_coordinates(value: Any, depth: int, min_positions: int) -> bool:
         return (
             isinstance(value, list)
             and 2 <= len(value) <= 3
-            and all(
-                isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in value
-            )
+            and all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in value)
         )
     if not isinstance(value, list) or not value:
         return False
@@ -106,11 +104,7 @@ def _geojson(feature: Feature, allowed: Sequence[str]) -> str:
 
 
 def _point(value: Any) -> str | None:
-    if (
-        isinstance(value, dict)
-        and value.get("type") == "Point"
-        and _check_coordinates(value.get("coordinates"), 1, 0)
-    ):
+    if isinstance(value, dict) and value.get("type") == "Point" and _check_coordinates(value.get("coordinates"), 1, 0):
         return json.dumps(value)
     return None
 
@@ -354,9 +348,7 @@ class _Loader:
         )
 
     def doors(self) -> None:
-        lat = self.scalar(
-            "SELECT ST_Y(ST_Centroid(geom)) FROM indoor_venue WHERE version_id = %s LIMIT 1", [self.v]
-        )
+        lat = self.scalar("SELECT ST_Y(ST_Centroid(geom)) FROM indoor_venue WHERE version_id = %s LIMIT 1", [self.v])
         # Degrees that surely cover MAX_DOOR_LINK_M in longitude at this latitude (index prefilter).
         radius_deg = nm.MAX_DOOR_LINK_M / (111_320.0 * max(0.05, math.cos(math.radians(lat or 0.0))))
         self.cur.execute(
@@ -514,13 +506,9 @@ class _Loader:
             ("nav_edges", "indoor_nav_edge"),
         ):
             counts[key] = int(self.scalar(f"SELECT count(*) FROM {table} WHERE version_id = %s", [self.v]))
-        self.cur.execute(
-            "SELECT kind, count(*) FROM indoor_nav_edge WHERE version_id = %s GROUP BY kind", [self.v]
-        )
+        self.cur.execute("SELECT kind, count(*) FROM indoor_nav_edge WHERE version_id = %s GROUP BY kind", [self.v])
         counts.update({f"edges_{kind}": int(n) for kind, n in self.cur.fetchall()})
-        self.cur.execute(
-            "SELECT kind, count(*) FROM indoor_nav_node WHERE version_id = %s GROUP BY kind", [self.v]
-        )
+        self.cur.execute("SELECT kind, count(*) FROM indoor_nav_node WHERE version_id = %s GROUP BY kind", [self.v])
         counts.update({f"nodes_{kind}": int(n) for kind, n in self.cur.fetchall()})
         counts["graph_components"] = int(
             self.scalar(

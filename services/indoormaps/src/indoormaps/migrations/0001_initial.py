@@ -22,9 +22,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("source_name", models.TextField()),
                 ("source_sha256", models.CharField(max_length=64)),
@@ -49,9 +47,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("imdf_id", models.UUIDField(null=True)),
                 ("name", models.TextField()),
@@ -77,9 +73,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("imdf_id", models.UUIDField(null=True)),
                 ("ordinal", models.IntegerField()),
@@ -90,9 +84,7 @@ class Migration(migrations.Migration):
                 ("geom", django.contrib.gis.db.models.fields.GeometryField(srid=4326)),
                 (
                     "building",
-                    models.ForeignKey(
-                        null=True, on_delete=django.db.models.deletion.CASCADE, to="indoormaps.building"
-                    ),
+                    models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, to="indoormaps.building"),
                 ),
                 (
                     "version",
@@ -112,9 +104,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("imdf_id", models.UUIDField(null=True)),
                 ("kind", models.TextField()),
@@ -142,9 +132,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("imdf_id", models.UUIDField(null=True)),
                 ("kind", models.TextField()),
@@ -153,15 +141,11 @@ class Migration(migrations.Migration):
                 ("geom", django.contrib.gis.db.models.fields.PointField(srid=4326)),
                 (
                     "building",
-                    models.ForeignKey(
-                        null=True, on_delete=django.db.models.deletion.CASCADE, to="indoormaps.building"
-                    ),
+                    models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, to="indoormaps.building"),
                 ),
                 (
                     "level",
-                    models.ForeignKey(
-                        null=True, on_delete=django.db.models.deletion.CASCADE, to="indoormaps.level"
-                    ),
+                    models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, to="indoormaps.level"),
                 ),
                 (
                     "version",
@@ -181,9 +165,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("kind", models.TextField()),
                 ("is_vertical", models.BooleanField(db_default=False, default=False)),
@@ -238,9 +220,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("imdf_id", models.UUIDField(null=True)),
                 ("category", models.TextField()),
@@ -269,18 +249,14 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="navnode",
             name="opening",
-            field=models.ForeignKey(
-                null=True, on_delete=django.db.models.deletion.CASCADE, to="indoormaps.opening"
-            ),
+            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, to="indoormaps.opening"),
         ),
         migrations.CreateModel(
             name="Unit",
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("imdf_id", models.UUIDField(null=True)),
                 ("name", models.TextField(null=True)),
@@ -310,18 +286,14 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="navnode",
             name="unit",
-            field=models.ForeignKey(
-                null=True, on_delete=django.db.models.deletion.CASCADE, to="indoormaps.unit"
-            ),
+            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, to="indoormaps.unit"),
         ),
         migrations.CreateModel(
             name="Amenity",
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("imdf_id", models.UUIDField(null=True)),
                 ("category", models.TextField()),
@@ -338,15 +310,11 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "level",
-                    models.ForeignKey(
-                        null=True, on_delete=django.db.models.deletion.CASCADE, to="indoormaps.level"
-                    ),
+                    models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, to="indoormaps.level"),
                 ),
                 (
                     "unit",
-                    models.ForeignKey(
-                        null=True, on_delete=django.db.models.deletion.SET_NULL, to="indoormaps.unit"
-                    ),
+                    models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to="indoormaps.unit"),
                 ),
             ],
             options={
@@ -358,9 +326,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("imdf_id", models.UUIDField(null=True)),
                 ("name", models.TextField()),

@@ -69,6 +69,15 @@ async def _room(conn: Any, version: int, endpoint: RoomEndpoint, profile: Profil
     return Anchor(endpoint, label, anchor.candidates)
 
 
+def _positions(value: Any) -> list[tuple[float, ...]]:
+    """Coordinates of ST_LineSubstring's result: a point snapped onto an edge's end makes the
+    substring degenerate, and PostGIS returns a Point (one position), not a LineString."""
+    data = json.loads(value) if isinstance(value, str) else value
+    if data and isinstance(data[0], int | float):
+        return [tuple(data)]
+    return [tuple(c) for c in data]
+
+
 async def _point(conn: Any, version: int, endpoint: PointEndpoint, profile: Profile) -> Anchor:
     edge_filter = PROFILE_EDGE_FILTER[profile]
     level_clause = "l.ordinal = %(level)s" if endpoint.level is not None else "e.level_id IS NULL"
@@ -95,17 +104,12 @@ async def _point(conn: Any, version: int, endpoint: PointEndpoint, profile: Prof
     row = await cur.fetchone()
     if row is None or row[6] > _SNAP_RADIUS_M:
         where = "outdoors" if endpoint.level is None else f"on level {endpoint.level}"
-        raise InvalidParameter(
-            "point", f"no walkable edge {where} within {_SNAP_RADIUS_M:.0f} m of the point"
-        )
+        raise InvalidParameter("point", f"no walkable edge {where} within {_SNAP_RADIUS_M:.0f} m of the point")
     source, target, cost, reverse_cost, length, f, _, head, tail, level_id, ordinal, short = row
-    head = [tuple(c) for c in (json.loads(head) if isinstance(head, str) else head)]
-    tail = [tuple(c) for c in (json.loads(tail) if isinstance(tail, str) else tail)]
+    head, tail = _positions(head), _positions(tail)
     start = (endpoint.lon, endpoint.lat)
     # Offsets are symmetric here: the walk from the point to a node equals the walk back.
-    to_source = Candidate(
-        source, f * reverse_cost, f * length, (start, *reversed(head)), level_id, ordinal, short
-    )
+    to_source = Candidate(source, f * reverse_cost, f * length, (start, *reversed(head)), level_id, ordinal, short)
     to_target = Candidate(target, (1 - f) * cost, (1 - f) * length, (start, *tail), level_id, ordinal, short)
     label = f"point ({endpoint.lon:.6f}, {endpoint.lat:.6f})"
     return Anchor(endpoint, label, (to_source, to_target))

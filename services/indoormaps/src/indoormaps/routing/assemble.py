@@ -120,9 +120,7 @@ class _StepWriter:
 
     def flush(self) -> None:
         if self.walk_m >= 0.5:
-            self.steps.append(
-                RouteStep("walk", f"Walk {self.walk_m:.0f} m", round(self.walk_m, 1), self.walk_level)
-            )
+            self.steps.append(RouteStep("walk", f"Walk {self.walk_m:.0f} m", round(self.walk_m, 1), self.walk_level))
         self.walk_m = 0.0
 
     def walk(self, piece: _Piece) -> None:
@@ -167,9 +165,7 @@ def _write_steps(anchors: Sequence[Anchor], legs_pieces: list[list[_Piece]]) -> 
     first = legs_pieces[0][0] if legs_pieces and legs_pieces[0] else None
     start_level = first.from_level if first else (None, None, None)
     writer.steps.append(
-        RouteStep(
-            "depart", f"Start at {anchors[0].label} ({_level_phrase(start_level[2])})", 0.0, start_level[1]
-        )
+        RouteStep("depart", f"Start at {anchors[0].label} ({_level_phrase(start_level[2])})", 0.0, start_level[1])
     )
     for index, pieces in enumerate(legs_pieces):
         i = 0

@@ -128,8 +128,7 @@ class PgRouter:
                 leg = choose_path(a, b, table)
                 if leg is None:
                     raise RouteNotFound(
-                        f"no {profile.value} route from {a.label} to {b.label}"
-                        + (f" (leg {index + 1})" if via else "")
+                        f"no {profile.value} route from {a.label} to {b.label}" + (f" (leg {index + 1})" if via else "")
                     )
                 legs.append(leg)
             route = await assemble_route(
