@@ -58,17 +58,19 @@ async def wait_for_shutdown() -> None:
 
 
 async def until_shutdown(stream: AsyncIterator[T]) -> AsyncIterator[T]:
-    """Yield from `stream` until it ends or shutdown is requested, whichever comes first."""
+    """Yield from `stream` until it ends or shutdown is requested, whichever comes first.
+
+    If the consumer goes away (e.g. the client disconnects and the server cancels the response),
+    the step in flight is cancelled first, so `stream` sees the cancellation at its own await
+    (a database call is cancelled, not waited for) before it is closed.
+    """
     shutdown = asyncio.ensure_future(wait_for_shutdown())
+    step: asyncio.Future[T] | None = None
     try:
         while True:
             step = asyncio.ensure_future(anext(stream))
             done, _ = await asyncio.wait({step, shutdown}, return_when=asyncio.FIRST_COMPLETED)
             if step not in done:
-                # Let the cancelled step unwind before closing the generator it is running in.
-                step.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                    await step
                 return
             try:
                 item = step.result()
@@ -77,6 +79,11 @@ async def until_shutdown(stream: AsyncIterator[T]) -> AsyncIterator[T]:
             yield item
     finally:
         shutdown.cancel()
+        if step is not None and not step.done():
+            # Let the cancelled step unwind before closing the generator it is running in.
+            step.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await step
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
             await aclose()

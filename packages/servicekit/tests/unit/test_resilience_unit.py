@@ -90,3 +90,39 @@ async def test_until_shutdown_ends_a_stream_when_shutdown_is_requested() -> None
     assert seen[:4] == [0, 1, 2, 3]
     assert len(seen) <= 5
     assert closed.is_set()
+
+
+async def test_cancelling_the_consumer_cancels_the_sources_await_and_closes_it_quietly() -> None:
+    """A client disconnect cancels the response task mid-wait: the source must see the
+    cancellation at its own await (a database call is cancelled, not awaited) and close cleanly."""
+    from servicekit.sse import sse_stream
+
+    started = asyncio.Event()
+    seen: list[str] = []
+
+    async def source():
+        try:
+            yield b"data: first\n\n"
+            started.set()
+            await asyncio.sleep(3600)  # a long database call
+            yield b"never"
+        except asyncio.CancelledError:
+            seen.append("cancelled at its await")
+            raise
+        finally:
+            seen.append("closed")
+
+    async def consume(stream) -> None:
+        async for _ in stream:
+            pass
+
+    for wrapped in (until_shutdown(source()), sse_stream(source(), heartbeat_seconds=60)):
+        seen.clear()
+        started.clear()
+        task = asyncio.create_task(consume(wrapped))
+        await started.wait()
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task  # not RuntimeError("aclose(): asynchronous generator is already running")
+        assert seen == ["cancelled at its await", "closed"]

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from indoormaps.api.streaming import Interrupter, disconnect_safe
 from indoormaps.cli import main
 from indoormaps.config import LOCAL_DATABASE_URL, Settings, indoormaps_checks
 from indoormaps.roles import reader_role_statements
 from pydantic import ValidationError
-from servicekit.sse import sse_event, sse_stream
 
 GOOD_SECRET = "9f8e7d6c5b4a39281706f5e4d3c2b1a0ffeeddccbbaa99887766554433221100"
 PROD_URL = "postgresql://reader:pw@pgbouncer:6432/indoormaps"
@@ -89,47 +86,3 @@ def test_reader_role_statements_refuse_odd_names() -> None:
 
     with pytest.raises(InvalidParameter):
         reader_role_statements("x; DROP TABLE y")
-
-
-async def _source(interrupter: Interrupter, started: asyncio.Event, cancelled: list[bool]):  # type: ignore[no-untyped-def]
-    yield sse_event({"n": 0}, event="start")
-    started.set()
-    try:
-        await interrupter.run(asyncio.sleep(30))  # a database call that takes long
-    except asyncio.CancelledError:
-        cancelled.append(True)
-        raise
-    except Exception:
-        cancelled.append(True)
-        return
-    yield sse_event({"n": 1})
-
-
-async def _consume(stream) -> None:  # type: ignore[no-untyped-def]
-    async for _ in stream:
-        pass
-
-
-async def test_cancelled_consumer_interrupts_the_call_in_flight_quietly() -> None:
-    interrupter = Interrupter()
-    started, cancelled = asyncio.Event(), []  # type: ignore[var-annotated]
-    stream = disconnect_safe(sse_stream(_source(interrupter, started, cancelled), heartbeat_seconds=5), interrupter)
-    task = asyncio.create_task(_consume(stream))
-    await started.wait()
-    await asyncio.sleep(0.05)
-    task.cancel()  # what Django does on a client disconnect
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert cancelled == [True]  # the long call was cancelled, and nothing raised RuntimeError
-
-
-async def test_servicekit_sse_stream_alone_raises_on_cancellation() -> None:
-    """Pins why disconnect_safe exists: cancelling servicekit's wrapper mid-wait is not quiet."""
-    started, cancelled = asyncio.Event(), []  # type: ignore[var-annotated]
-    stream = sse_stream(_source(Interrupter(), started, cancelled), heartbeat_seconds=5)
-    task = asyncio.create_task(_consume(stream))
-    await started.wait()
-    await asyncio.sleep(0.05)
-    task.cancel()
-    with pytest.raises(RuntimeError, match="already running"):
-        await task

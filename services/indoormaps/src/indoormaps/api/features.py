@@ -20,7 +20,6 @@ from servicekit.sse import SSE_HEADERS, sse_event, sse_stream
 
 from indoormaps.api.http import error_body, json_response, runtime_of, single_params, typed_errors
 from indoormaps.api.runtime import Runtime
-from indoormaps.api.streaming import Interrupted, Interrupter, disconnect_safe
 from indoormaps.errors import IndoorMapsError, InvalidParameter
 from indoormaps.layers import LAYERS, get_layer
 from indoormaps.query import FeatureQuery, parse_limit
@@ -123,7 +122,6 @@ async def _sse_events(
     query: FeatureQuery,
     batch_size: int,
     first: Batch | None,
-    interrupter: Interrupter,
 ) -> AsyncIterator[bytes]:
     """start → batch* → end; each batch's id is the cursor that resumes right after it."""
     s = runtime.settings
@@ -152,9 +150,8 @@ async def _sse_events(
             if batch.next_cursor is None:
                 break
             try:
-                batch = await interrupter.run(store.page(layer, query, limit=batch_size, cursor=batch.next_cursor))
-            except Interrupted:
-                return  # the client went away: the query in flight was cancelled
+                # A client disconnect cancels this await: psycopg then cancels the query in the server.
+                batch = await store.page(layer, query, limit=batch_size, cursor=batch.next_cursor)
             except IndoorMapsError as exc:
                 # The client keeps its Last-Event-ID and may retry after `retry:`; say why we stopped.
                 yield sse_event(error_body(exc), event="error")
@@ -178,12 +175,11 @@ async def _stream(request: HttpRequest, layer: str) -> HttpResponse:
     first: Batch | None = None
     if resume != END_ID:
         first = await runtime.feature_store().page(layer, query, limit=batch_size, cursor=resume)
-    interrupter = Interrupter()
     events = sse_stream(
-        _sse_events(runtime, layer, query, batch_size, first, interrupter),
+        _sse_events(runtime, layer, query, batch_size, first),
         heartbeat_seconds=runtime.settings.SSE_HEARTBEAT_SECONDS,
     )
-    response = StreamingHttpResponse(disconnect_safe(events, interrupter), status=200)
+    response = StreamingHttpResponse(events, status=200)
     for key, value in SSE_HEADERS.items():
         response[key] = value
     return response
@@ -221,7 +217,6 @@ async def _records(
     first: Batch,
     batch_size: int,
     rs: bool,
-    interrupter: Interrupter,
 ) -> AsyncIterator[bytes]:
     store = runtime.feature_store()
     batch: Batch | None = first
@@ -232,9 +227,7 @@ async def _records(
         if batch.next_cursor is None:
             return
         try:
-            batch = await interrupter.run(store.page(layer, query, limit=batch_size, cursor=batch.next_cursor))
-        except Interrupted:
-            return
+            batch = await store.page(layer, query, limit=batch_size, cursor=batch.next_cursor)
         except IndoorMapsError:
             return  # the status is sent already; a truncated sequence is detectable by its consumer
 
@@ -252,9 +245,8 @@ async def layer_seq(request: HttpRequest, layer: str) -> HttpResponse:
     batch_size = _batch_size(runtime, params.get("batch_size"))
     first = await runtime.feature_store().page(layer, query, limit=batch_size)
     content_type = "application/geo+json-seq" if fmt == "geojsonseq" else "application/x-ndjson"
-    interrupter = Interrupter()
-    records = _records(runtime, layer, query, first, batch_size, fmt == "geojsonseq", interrupter)
-    response = StreamingHttpResponse(disconnect_safe(until_shutdown(records), interrupter))
+    records = _records(runtime, layer, query, first, batch_size, fmt == "geojsonseq")
+    response = StreamingHttpResponse(until_shutdown(records))
     response["Content-Type"] = content_type
     response["X-Data-Version"] = str(first.version)
     response["X-Accel-Buffering"] = "no"
