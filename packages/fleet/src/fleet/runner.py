@@ -48,11 +48,11 @@ def _assert_free(ports: dict[str, int]) -> None:
                 ) from None
 
 
-async def _wait_healthy(spec: ServiceSpec, within: float) -> bool:
+async def _wait_healthy(spec: ServiceSpec, within: float, supervisor: Supervisor) -> bool:
     url = f"http://127.0.0.1:{spec.port}{spec.health_path}"
     deadline = asyncio.get_running_loop().time() + within
     async with httpx.AsyncClient(timeout=1.0) as client:
-        while asyncio.get_running_loop().time() < deadline:
+        while asyncio.get_running_loop().time() < deadline and not supervisor.has_failed(spec.name):
             with contextlib.suppress(httpx.HTTPError):
                 if (await client.get(url)).status_code == 200:
                     return True
@@ -75,7 +75,7 @@ async def _run(options: FleetOptions, urls: BackingUrls, supervisor: Supervisor,
         else:
             await supervisor.start(spec.name, spec.serve_argv(), env)
             started.append(spec)
-    results = await asyncio.gather(*(_wait_healthy(spec, options.health_timeout) for spec in started))
+    results = await asyncio.gather(*(_wait_healthy(spec, options.health_timeout, supervisor) for spec in started))
     for spec, healthy in zip(started, results, strict=True):
         supervisor.say("fleet", f"{spec.name}: {'healthy' if healthy else 'NOT healthy'} on port {spec.port}")
     supervisor.say("fleet", f"Flotilla is up: http://localhost:{options.gateway_port}/  (Ctrl-C stops everything)")

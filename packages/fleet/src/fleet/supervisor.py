@@ -45,6 +45,11 @@ class Supervisor:
         self._colour += 1
         return _COLOURS[self._colour % len(_COLOURS)]
 
+    def has_failed(self, name: str) -> bool:
+        """Whether the child gave up restarting (so nobody should wait for it to become healthy)."""
+        child = self.children.get(name)
+        return child is not None and child.failed
+
     async def _spawn(self, argv: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
             *argv,
