@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         lifespan=lifespan,
         docs_url=f"{prefix}/docs",
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=f"{prefix}/docs/oauth2-redirect",
         openapi_url=f"{prefix}/openapi.json",
     )
     api.state.spoton = state
