@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from spoton.db import AuditEntry, Base, Database, Environment, record_audit
 from sqlalchemy import delete, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
-from spoton.db import AuditEntry, Base, Database, Environment, record_audit
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "spoton"
 
@@ -93,7 +93,9 @@ def test_no_code_path_updates_or_deletes_audit_entries() -> None:
             continue
         source = path.read_text()
         for call in _calls(ast.parse(source)):
-            if re.match(r"^(update|delete)\(\s*AuditEntry", call) or re.search(r"(UPDATE|DELETE FROM)\s+audit_log", call):
+            if re.match(r"^(update|delete)\(\s*AuditEntry", call) or re.search(
+                r"(UPDATE|DELETE FROM)\s+audit_log", call
+            ):
                 offenders.append(f"{path.name}: {call}")
         if "AuditEntry" in source and re.search(r"\.delete\(\s*(entry|audit)", source):
             offenders.append(f"{path.name}: session.delete on an audit entry")

@@ -18,6 +18,7 @@ from spoton.app import create_app
 from spoton.config import Settings
 from spoton.db import User
 from spoton.security import PasswordHasher, Role
+from sqlalchemy import select
 
 JWT_KEY = "9f1c2b7e4a6d8c0e3b5a7f9d1c3e5a7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c"
 ENC_KEY = "4e6a8c0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6c"
@@ -120,8 +121,11 @@ async def open_service(settings: Settings, hashes: dict[str, str]) -> AsyncItera
     state: AppState = inner_fastapi(app).state.spoton
     async with run_lifespan(app):
         async with state.db.session() as session:
+            existing = set((await session.execute(select(User.username))).scalars())
             session.add_all(
-                User(username=f"{role}-user", password_hash=hashes[role], role=role) for role in hashes
+                User(username=f"{role}-user", password_hash=hashes[role], role=role)
+                for role in hashes
+                if f"{role}-user" not in existing
             )
             await session.commit()
         tokens = {role: state.tokens.issue(f"{role}-user", Role(role))[0] for role in hashes}
@@ -137,9 +141,7 @@ async def service(settings_factory: Callable[..., Settings], password_hashes: di
 
 
 @pytest.fixture
-def service_factory(
-    settings_factory: Callable[..., Settings], password_hashes: dict[str, str]
-) -> Callable[..., Any]:
+def service_factory(settings_factory: Callable[..., Settings], password_hashes: dict[str, str]) -> Callable[..., Any]:
     def make(**overrides: Any) -> Any:
         return open_service(settings_factory(**overrides), password_hashes)
 

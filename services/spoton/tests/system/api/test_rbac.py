@@ -8,8 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-
-from ..conftest import inner_fastapi  # noqa: TID252
+from ..conftest import inner_fastapi
 
 MATRIX: dict[tuple[str, str], str | None] = {
     ("POST", "/auth/token"): None,
