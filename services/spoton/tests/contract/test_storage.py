@@ -61,7 +61,6 @@ async def test_audit_log_refuses_update_and_delete(database: Database) -> None:
         async with database.session() as session:
             with pytest.raises(DBAPIError, match="append-only"):
                 await session.execute(statement)
-                await session.commit()
     async with database.session() as session:
         rows = (await session.execute(select(AuditEntry))).scalars().all()
     assert [(r.actor, r.action) for r in rows] == [("t", "test.append")]

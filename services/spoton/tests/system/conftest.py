@@ -84,16 +84,16 @@ class Service:
     def auth(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
-    async def wait_task(self, task_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    async def wait_task(self, task_id: str, limit_s: float = 60.0) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + limit_s
         while loop.time() < deadline:
             response = await self.client.get(f"{self.prefix}/tasks/{task_id}", headers=self.auth("viewer"))
             body = response.json()
             if body["status"] in ("completed", "failed", "stopped"):
                 return body  # type: ignore[no-any-return]
             await asyncio.sleep(0.05)
-        raise TimeoutError(f"task {task_id} did not finish in {timeout}s")
+        raise TimeoutError(f"task {task_id} did not finish in {limit_s}s")
 
 
 @pytest.fixture

@@ -38,14 +38,16 @@ def test_walk_through_two_zones_gives_exact_events_and_dwell() -> None:
         ("room", "enter", 0), ("hall", "enter", 3), ("room", "exit", 3), ("hall", "exit", 7),
     ]  # fmt: skip
     summary = dwell_summary(visits)
-    assert summary["room"]["mean_s"] == 3.0 and summary["hall"]["max_s"] == 4.0
+    assert summary["room"]["mean_s"] == 3.0
+    assert summary["hall"]["max_s"] == 4.0
 
 
 def test_two_cameras_seeing_one_person_count_once() -> None:
     a = walk(1, [1, 2, 3])
     b = [Sample(s.person, s.ts, s.x + 0.1, s.y) for s in a]  # a second view of the same person
     visits = zone_visits(a + b, [ROOM])
-    assert len(visits) == 1 and visits[0].exit_ts is None  # still inside at the end: open visit
+    assert len(visits) == 1
+    assert visits[0].exit_ts is None
     series = occupancy_series(a + b, [ROOM], bucket_s=10)
     assert series["room"] == [(0.0, 1)]
 

@@ -19,8 +19,11 @@ async def test_slow_subscriber_loses_oldest_frames_and_learns_how_many() -> None
             assert (await fast.get())["frame"] == frame  # a reading client gets everything
     got = [await slow.get() for _ in range(3)]
     assert [m["frame"] for m in got] == [8, 9, 10]
-    assert got[0]["dropped"] == 7 and "dropped" not in got[1]
-    assert slow.dropped == 7 and fast.dropped == 0 and sum(drops) == 7 == hub.dropped_total
+    assert got[0]["dropped"] == 7
+    assert "dropped" not in got[1]
+    assert slow.dropped == 7
+    assert fast.dropped == 0
+    assert sum(drops) == 7 == hub.dropped_total
 
 
 async def test_publish_does_not_block_without_readers() -> None:
@@ -36,9 +39,11 @@ async def test_publish_does_not_block_without_readers() -> None:
 def test_unsubscribe_and_counts() -> None:
     hub = Broadcaster(2)
     a, b = hub.subscribe("x"), hub.subscribe("y")
-    assert hub.subscribers() == 2 and hub.subscribers("x") == 1
+    assert hub.subscribers() == 2
+    assert hub.subscribers("x") == 1
     hub.publish("x", {"n": 1})
-    assert hub.clear() == 1 and a.dropped == 1
+    assert hub.clear() == 1
+    assert a.dropped == 1
     hub.unsubscribe(a)
     hub.unsubscribe(b)
     assert hub.subscribers() == 0

@@ -23,12 +23,16 @@ def test_csv(tmp_path: Path) -> None:
     path = write_export("csv", ROWS, tmp_path / "e", meta={})
     with path.open() as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == list(EXPORT_COLUMNS) and len(rows) == 4 and rows[3][10] == ""
+    assert rows[0] == list(EXPORT_COLUMNS)
+    assert len(rows) == 4
+    assert rows[3][10] == ""
 
 
 def test_json(tmp_path: Path) -> None:
     data = json.loads(write_export("json", ROWS, tmp_path / "e", meta={"task_id": "t"}).read_text())
-    assert data["task_id"] == "t" and data["detections"][1]["frame"] == 2 and data["detections"][2]["floor_x"] is None
+    assert data["task_id"] == "t"
+    assert data["detections"][1]["frame"] == 2
+    assert data["detections"][2]["floor_x"] is None
 
 
 def test_mot_zip_has_one_parsable_file_per_camera(tmp_path: Path) -> None:
@@ -37,7 +41,8 @@ def test_mot_zip_has_one_parsable_file_per_camera(tmp_path: Path) -> None:
         names = sorted(archive.namelist())
         assert names == ["cam_a.txt", "cam_b____x.txt"]  # camera names never become paths
         seq = parse_mot(archive.read("cam_a.txt").decode())
-    assert seq.frame.tolist() == [1, 2] and seq.track_id.tolist() == [1, 1]
+    assert seq.frame.tolist() == [1, 2]
+    assert seq.track_id.tolist() == [1, 1]
     assert seq.tlwh[0].tolist() == [5.0, 6.0, 20.0, 60.0]
     assert not list(tmp_path.glob(".*"))  # temporary parts are gone
 

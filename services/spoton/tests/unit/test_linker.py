@@ -20,7 +20,8 @@ def test_same_person_in_overlapping_views_gets_one_id() -> None:
         Observation("a1", 1, (3.1, 3.0), red), Observation("a1", 2, (6.0, 3.1), blue),
         Observation("a2", 7, (3.3, 3.1), red),  # a2 starts seeing the first person
     ])  # fmt: skip
-    assert second[2].label == first[0].label and second[2].reason == "overlap"
+    assert second[2].label == first[0].label
+    assert second[2].reason == "overlap"
     assert 0.5 <= second[2].confidence <= 1.0
 
 
@@ -30,9 +31,11 @@ def test_person_reappearing_in_another_room_is_relinked_by_appearance() -> None:
     a = linker.update(0.0, [Observation("a", 1, (3.0, 3.0), red), Observation("a", 2, (5.0, 3.0), blue)])
     linker.update(1.0, [Observation("a", 2, (5.0, 3.0), blue)])  # red walked out of view
     later = linker.update(5.0, [Observation("b", 4, (15.0, 3.0), red * 0.99 + blue * 0.01)])
-    assert later[0].label == a[0].label and later[0].reason == "appearance"
+    assert later[0].label == a[0].label
+    assert later[0].reason == "appearance"
     stranger = linker.update(6.0, [Observation("c", 9, (25.0, 3.0), unit(3))])
-    assert stranger[0].reason == "new" and stranger[0].label not in (a[0].label, a[1].label)
+    assert stranger[0].reason == "new"
+    assert stranger[0].label not in (a[0].label, a[1].label)
 
 
 def test_a_person_visible_elsewhere_is_not_stolen_by_appearance() -> None:

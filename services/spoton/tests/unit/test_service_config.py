@@ -53,10 +53,11 @@ def test_secrets_come_from_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_missing_weights_fail_at_start_naming_the_file(tmp_path: Path) -> None:
     s = make(tmp_path, DETECTOR_TYPE="fasterrcnn", WEIGHTS_DIR=tmp_path / "weights")
     messages = [m for m in run_deploy_checks(s, DEPLOY_CHECKS) if m.id == "SPOT.E003"]
-    assert messages and "fasterrcnn_resnet50_fpn.pth" in messages[0].message
+    assert messages
+    assert "fasterrcnn_resnet50_fpn.pth" in messages[0].message
     from spoton.errors import WeightsNotFoundError
 
-    with pytest.raises(WeightsNotFoundError, match="fasterrcnn_resnet50_fpn.pth"):
+    with pytest.raises(WeightsNotFoundError, match=r"fasterrcnn_resnet50_fpn\.pth"):
         create_app(s)
 
 

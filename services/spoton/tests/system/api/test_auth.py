@@ -16,7 +16,9 @@ async def test_login_issues_a_working_token_and_is_audited(service) -> None:
     r = await service.client.post(f"{p}/auth/token", json={"username": "operator-user", "password": PASSWORD})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["token_type"] == "bearer" and body["role"] == "operator" and body["expires_in"] == 3600
+    assert body["token_type"] == "bearer"
+    assert body["role"] == "operator"
+    assert body["expires_in"] == 3600
     me = await service.client.get(f"{p}/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.json() == {"username": "operator-user", "role": "operator"}
     bad = await service.client.post(f"{p}/auth/token", json={"username": "operator-user", "password": "nope" * 4})
@@ -25,7 +27,8 @@ async def test_login_issues_a_working_token_and_is_audited(service) -> None:
     assert bad.json()["detail"] == nobody.json()["detail"]  # no user enumeration
     async with service.state.db.session() as session:
         actions = (await session.execute(select(AuditEntry.action, AuditEntry.actor))).all()
-    assert ("auth.login", "operator-user") in actions and ("auth.login_failed", "ghost") in actions
+    assert ("auth.login", "operator-user") in actions
+    assert ("auth.login_failed", "ghost") in actions
 
 
 def _b64(data: dict[str, object]) -> str:
@@ -57,11 +60,13 @@ async def test_role_change_and_deactivation_revoke_tokens(service) -> None:
         await session.execute(update(User).where(User.username == "operator-user").values(role="viewer"))
         await session.commit()
     r = await service.client.get(f"{p}/auth/me", headers=service.auth("operator"))
-    assert r.status_code == 401 and "role changed" in r.json()["detail"]
+    assert r.status_code == 401
+    assert "role changed" in r.json()["detail"]
     async with service.state.db.session() as session:
         viewer_id = (await session.execute(select(User.id).where(User.username == "viewer-user"))).scalar_one()
     r = await service.client.post(f"{p}/admin/users/{viewer_id}/deactivate", headers=service.auth("admin"))
-    assert r.status_code == 200 and r.json()["is_active"] is False
+    assert r.status_code == 200
+    assert r.json()["is_active"] is False
     assert (await service.client.get(f"{p}/auth/me", headers=service.auth("viewer"))).status_code == 401
 
 
@@ -76,7 +81,8 @@ async def test_admin_creates_users_without_default_passwords(service) -> None:
         f"{p}/admin/users", json={"username": "op2", "password": "a sturdy passphrase 42", "role": "operator"},
         headers=service.auth("admin"),
     )  # fmt: skip
-    assert ok.status_code == 201 and "password" not in ok.text
+    assert ok.status_code == 201
+    assert "password" not in ok.text
     again = await service.client.post(
         f"{p}/admin/users", json={"username": "op2", "password": "a sturdy passphrase 42", "role": "viewer"},
         headers=service.auth("admin"),

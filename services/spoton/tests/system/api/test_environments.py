@@ -43,15 +43,18 @@ async def test_camera_with_homography_and_encrypted_source(service) -> None:
     )  # fmt: skip
     assert r.status_code == 201, r.text
     cam = r.json()
-    assert cam["has_source"] is True and "hunter2" not in r.text
+    assert cam["has_source"] is True
+    assert "hunter2" not in r.text
     assert np.allclose(cam["homography"], GOOD_H)
     async with service.state.db.session() as session:
         stored = (await session.execute(select(Camera.source_encrypted))).scalar_one()
-    assert "hunter2" not in stored and service.state.cipher.decrypt(stored) == url
+    assert "hunter2" not in stored
+    assert service.state.cipher.decrypt(stored) == url
     dup = await service.client.post(f"{p}/environments/{env['id']}/cameras", json={"name": "gate"}, headers=op)
     assert dup.status_code == 409
     gone = await service.client.post(f"{p}/environments/9999/cameras", json={"name": "x"}, headers=op)
-    assert gone.status_code == 404 and gone.json()["error"] == "not_found"
+    assert gone.status_code == 404
+    assert gone.json()["error"] == "not_found"
 
 
 async def test_malformed_homographies_are_422(service) -> None:
@@ -99,12 +102,14 @@ async def test_calibration_reports_error_and_refuses_bad_fits(service) -> None:
     refused = await service.client.post(
         url, json={"image_points": image.tolist(), "floor_points": typo.tolist()}, headers=op
     )
-    assert refused.status_code == 422 and "reprojection error" in refused.json()["detail"]
+    assert refused.status_code == 422
+    assert "reprojection error" in refused.json()["detail"]
     collinear = await service.client.post(
         url, json={"image_points": [[0, 0], [1, 1], [2, 2], [3, 3]], "floor_points": [[0, 0], [1, 0], [0, 1], [1, 1]]},
         headers=op,
     )  # fmt: skip
-    assert collinear.status_code == 422 and "collinear" in collinear.json()["detail"]
+    assert collinear.status_code == 422
+    assert "collinear" in collinear.json()["detail"]
 
 
 async def test_sql_like_strings_are_data_not_code(service) -> None:
@@ -113,7 +118,8 @@ async def test_sql_like_strings_are_data_not_code(service) -> None:
     r = await service.client.post(f"{p}/environments", json={"name": sneaky}, headers=op)
     assert r.status_code == 422  # names are restricted to a safe alphabet
     r = await service.client.post(f"{p}/environments", json={"name": "lobby", "description": sneaky}, headers=op)
-    assert r.status_code == 201 and r.json()["description"] == sneaky  # free text is stored verbatim
+    assert r.status_code == 201
+    assert r.json()["description"] == sneaky
     q = await service.client.get(f"{p}/tasks/{'0' * 32}/detections", params={"camera": "' OR '1'='1"}, headers=op)
     assert q.status_code == 404
     bad_id = await service.client.get(f"{p}/environments/1 OR 1=1", headers=op)

@@ -46,31 +46,40 @@ async def test_synthetic_task_end_to_end(service) -> None:
     p, viewer = service.prefix, service.auth("viewer")
     env_id = await _demo(service)
     task = await _start(service, source="synthetic", environment_id=env_id, cameras=["cam_a1", "cam_a2"], num_frames=25)
-    assert task["status"] == "queued" and task["frames_total"] == 25
+    assert task["status"] == "queued"
+    assert task["frames_total"] == 25
     done = await service.wait_task(task["id"])
-    assert done["status"] == "completed" and done["progress"] == 1.0 and done["frames_done"] == 25
-    assert done["stats"]["fps_per_camera"] > 0 and set(done["stats"]["stage_ms_per_frame"]) >= {"detect", "track"}
+    assert done["status"] == "completed"
+    assert done["progress"] == 1.0
+    assert done["frames_done"] == 25
+    assert done["stats"]["fps_per_camera"] > 0
+    assert set(done["stats"]["stage_ms_per_frame"]) >= {"detect", "track"}
     listed = await service.client.get(f"{p}/tasks", params={"status": "completed"}, headers=viewer)
     assert [t["id"] for t in listed.json()] == [task["id"]]
 
     det = (await service.client.get(f"{p}/tasks/{task['id']}/detections", params={"limit": 5}, headers=viewer)).json()
-    assert det["total"] > 20 and len(det["items"]) == 5
+    assert det["total"] > 20
+    assert len(det["items"]) == 5
     first = det["items"][0]
-    assert first["floor"] is not None and 0 <= first["floor"][0] <= 11  # metres on the floor plan, room A side
+    assert first["floor"] is not None
+    assert 0 <= first["floor"][0] <= 11
     frame = (await service.client.get(f"{p}/tasks/{task['id']}/frames/{first['frame']}", headers=viewer)).json()
     assert any(t["track_id"] == first["track_id"] for t in frame["tracks"])
     tracks = (await service.client.get(f"{p}/tasks/{task['id']}/tracks", headers=viewer)).json()
     persons = (await service.client.get(f"{p}/tasks/{task['id']}/persons", headers=viewer)).json()
-    assert persons and all(t["global_person_id"] in {q["id"] for q in persons} for t in tracks)
+    assert persons
+    assert all(t["global_person_id"] in {q["id"] for q in persons} for t in tracks)
     # Overlapping views: some person is seen by both room-A cameras under one global id.
     assert any(set(q["cameras"]) == {"cam_a1", "cam_a2"} for q in persons)
     traj = (
         await service.client.get(f"{p}/tasks/{task['id']}/persons/{persons[0]['id']}/trajectory", headers=viewer)
     ).json()
-    assert traj["points"] and all(1.0 <= pt["x"] <= 10.5 and 0 <= pt["y"] <= 10 for pt in traj["points"])
+    assert traj["points"]
+    assert all(1.0 <= pt["x"] <= 10.5 and 0 <= pt["y"] <= 10 for pt in traj["points"])
 
     events = (await service.client.get(f"{p}/analytics/tasks/{task['id']}/zone-events", headers=viewer)).json()
-    assert events["counts"]["room_A"]["enter"] >= 1 and events["counts"]["room_C"]["enter"] == 0
+    assert events["counts"]["room_A"]["enter"] >= 1
+    assert events["counts"]["room_C"]["enter"] == 0
     occupancy = (await service.client.get(f"{p}/analytics/tasks/{task['id']}/occupancy", headers=viewer)).json()
     assert max(pt["max_people"] for pt in occupancy["zones"]["room_A"]) >= 1
     dwell = (await service.client.get(f"{p}/analytics/tasks/{task['id']}/dwell", headers=viewer)).json()
@@ -107,10 +116,11 @@ async def test_exports_csv_json_mot_and_expiry(service) -> None:
             update(ExportJob).where(ExportJob.id == export_id).values(expires_at=dt.datetime.now(dt.UTC))
         )
         await session.commit()
-    assert path.exists()
+    assert path.exists()  # noqa: ASYNC240 - a test inspecting files
     gone = await service.client.get(f"{p}/exports/{export_id}/download", headers=op)
-    assert gone.status_code == 410 and gone.json()["error"] == "expired"
-    assert not path.exists()
+    assert gone.status_code == 410
+    assert gone.json()["error"] == "expired"
+    assert not path.exists()  # noqa: ASYNC240 - a test inspecting files
     missing = await service.client.post(f"{p}/exports", json={"task_id": "f" * 32, "format": "csv"}, headers=op)
     assert missing.status_code == 404
     pdf = await service.client.post(f"{p}/exports", json={"task_id": task["id"], "format": "pdf"}, headers=op)
@@ -126,11 +136,13 @@ async def test_stop_a_running_task(service) -> None:
         if status["frames_done"] > 0:
             break
         await asyncio.sleep(0.02)
-    assert status["status"] == "running" and 0 < status["progress"] < 1
+    assert status["status"] == "running"
+    assert 0 < status["progress"] < 1
     r = await service.client.post(f"{service.prefix}/tasks/{task['id']}/stop", headers=service.auth("operator"))
     assert r.status_code == 202
-    done = await service.wait_task(task["id"], timeout=10)
-    assert done["status"] == "stopped" and done["frames_done"] < 5000
+    done = await service.wait_task(task["id"], limit_s=10)
+    assert done["status"] == "stopped"
+    assert done["frames_done"] < 5000
 
 
 async def test_video_upload_and_task(service, video_file: Path) -> None:
@@ -144,9 +156,11 @@ async def test_video_upload_and_task(service, video_file: Path) -> None:
     assert [f.name for f in stored] == [f"{info['video_id']}.avi"]  # never the client's file name
     task = await _start(service, source="video", video_id=info["video_id"], camera="cam_b", max_frames=15)
     done = await service.wait_task(task["id"])
-    assert done["status"] == "completed" and done["frames_done"] == 15
+    assert done["status"] == "completed"
+    assert done["frames_done"] == 15
     det = (await service.client.get(f"{p}/tasks/{task['id']}/detections", headers=op)).json()
-    assert det["total"] > 0 and {d["camera"] for d in det["items"]} == {"cam_b"}
+    assert det["total"] > 0
+    assert {d["camera"] for d in det["items"]} == {"cam_b"}
     assert all(d["floor"] is None for d in det["items"])  # no environment: no floor coordinates
 
 
@@ -154,12 +168,13 @@ async def test_local_video_path_stays_inside_media_root(service, video_file: Pat
     p, op = service.prefix, service.auth("operator")
     media = service.settings.media_root
     media.mkdir(parents=True, exist_ok=True)
-    (media / "clip.avi").write_bytes(video_file.read_bytes())
+    (media / "clip.avi").write_bytes(video_file.read_bytes())  # noqa: ASYNC240 - a test inspecting files
     task = await _start(service, source="video", path="clip.avi", max_frames=3)
     assert (await service.wait_task(task["id"]))["status"] == "completed"
     for path in ("../spoton.db", "/etc/passwd", "../../../../etc/hostname"):
         r = await service.client.post(f"{p}/tasks", json={"source": "video", "path": path}, headers=op)
-        assert r.status_code in (422, 404) and r.json()["error"] in ("invalid_input", "invalid_video"), path
+        assert r.status_code in (422, 404), path
+        assert r.json()["error"] in ("invalid_input", "invalid_video"), path
     both = await service.client.post(
         f"{p}/tasks", json={"source": "video", "path": "clip.avi", "video_id": "a" * 32}, headers=op
     )
@@ -173,11 +188,14 @@ async def test_bad_and_oversize_uploads(service_factory) -> None:
         p, op = service.prefix, service.auth("operator")
         junk = await service.client.post(f"{p}/videos", files={"file": ("clip.mp4", b"\x00\x01not a video" * 100)},
                                          headers=op)  # fmt: skip
-        assert junk.status_code == 422 and junk.json()["error"] == "invalid_video"
+        assert junk.status_code == 422
+        assert junk.json()["error"] == "invalid_video"
         text = await service.client.post(f"{p}/videos", files={"file": ("notes.txt", b"hello")}, headers=op)
-        assert text.status_code == 422 and "video must be one of" in text.json()["detail"]
+        assert text.status_code == 422
+        assert "video must be one of" in text.json()["detail"]
         huge = await service.client.post(f"{p}/videos", files={"file": ("big.mp4", b"\0" * (2 << 20))}, headers=op)
-        assert huge.status_code == 413 and huge.json()["error"] == "request_too_large"
+        assert huge.status_code == 413
+        assert huge.json()["error"] == "request_too_large"
         uploads = service.settings.DATA_DIR / "uploads"
         assert not uploads.exists() or list(uploads.iterdir()) == []  # nothing kept from refused uploads
         bad_synthetic = await service.client.post(
@@ -185,4 +203,5 @@ async def test_bad_and_oversize_uploads(service_factory) -> None:
         )
         assert bad_synthetic.status_code == 422
         extra = await service.client.post(f"{p}/tasks", json={"source": "synthetic", "sql": "1;"}, headers=op)
-        assert extra.status_code == 422 and extra.json()["error"] == "validation_error"
+        assert extra.status_code == 422
+        assert extra.json()["error"] == "validation_error"
