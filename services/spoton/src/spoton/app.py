@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     suite = check_models(settings)  # a missing weights file fails here, naming the file
     metrics = metrics_for(settings)
     spoton_metrics = SpotOnMetrics(metrics)
-    db = Database(settings.DATABASE_URL)
+    db = Database(settings.database_url)
     broadcaster = Broadcaster(settings.WS_QUEUE_SIZE, on_drop=spoton_metrics.dropped)
     jobs = JobManager(
         db, suite, broadcaster, max_concurrent=settings.MAX_CONCURRENT_TASKS,

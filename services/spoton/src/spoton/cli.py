@@ -56,7 +56,7 @@ def db_upgrade() -> None:
     from spoton.db import Database
 
     async def run() -> None:
-        db = Database(Settings().DATABASE_URL)
+        db = Database(Settings().database_url)
         try:
             await db.migrate()
         finally:
@@ -91,7 +91,7 @@ def users_create(username: str, role: str, password_stdin: bool) -> None:
     password_hash = PasswordHasher().hash(password)
 
     async def run() -> None:
-        db = Database(Settings().DATABASE_URL)
+        db = Database(Settings().database_url)
         try:
             await db.migrate()
             async with db.session() as session:

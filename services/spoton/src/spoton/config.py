@@ -42,6 +42,8 @@ class Settings(ServiceSettings):
     # Storage: SQLite file by default; postgresql://… (asyncpg) in production.
     DATA_DIR: Path = Path(".data/spoton")
     DATABASE_URL: str = "sqlite:///.data/spoton/spoton.db"
+    # Kept out of the URL so it can come from a secret file (DATABASE_PASSWORD_FILE).
+    DATABASE_PASSWORD: SecretStr | None = None
     DATABASE_AUTO_MIGRATE: bool = True
     MEDIA_ROOT: Path | None = None  # local videos tasks may read; None = DATA_DIR/media
 
@@ -81,6 +83,16 @@ class Settings(ServiceSettings):
     @property
     def media_root(self) -> Path:
         return self.MEDIA_ROOT or self.DATA_DIR / "media"
+
+    @property
+    def database_url(self) -> str:
+        """DATABASE_URL with DATABASE_PASSWORD filled in when given separately."""
+        if self.DATABASE_PASSWORD is None or not self.DATABASE_PASSWORD.get_secret_value():
+            return self.DATABASE_URL
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.DATABASE_URL).set(password=self.DATABASE_PASSWORD.get_secret_value())
+        return url.render_as_string(hide_password=False)
 
     @property
     def database_kind(self) -> Literal["sqlite", "postgresql"]:
