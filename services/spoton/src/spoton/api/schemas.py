@@ -25,6 +25,7 @@ __all__ = [
     "TokenOut",
     "UserIn",
     "UserOut",
+    "VideoRef",
     "ZoneIn",
 ]
 
@@ -120,6 +121,12 @@ class CameraOut(BaseModel):
     reprojection_rms_m: float | None
 
 
+class VideoRef(_In):
+    camera: str = Field(min_length=1, max_length=100, pattern=_NAME_PATTERN)
+    video_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    path: str | None = Field(default=None, max_length=500)
+
+
 class TaskIn(_In):
     source: Literal["synthetic", "video"]
     environment_id: int | None = None
@@ -135,6 +142,8 @@ class TaskIn(_In):
     path: str | None = Field(default=None, max_length=500)
     camera: str = Field(default="cam1", min_length=1, max_length=100, pattern=_NAME_PATTERN)
     max_frames: int | None = Field(default=None, ge=1, le=1_000_000)
+    # several cameras at once, synchronised by timestamp (instead of video_id/path/camera)
+    videos: list[VideoRef] | None = Field(default=None, min_length=1, max_length=16)
 
 
 class TaskOut(BaseModel):

@@ -18,7 +18,7 @@ from spoton.api.state import AppState
 from spoton.db import Camera, Environment, Task, record_audit
 from spoton.errors import InvalidInputError, InvalidVideoError, NotFoundError
 from spoton.geometry import Homography
-from spoton.pipeline import FrameSource, JobStatus, SyntheticSource, VideoFileSource, probe_video
+from spoton.pipeline import FrameSource, JobStatus, MultiVideoSource, SyntheticSource, VideoFileSource, probe_video
 from spoton.scene import demo_cameras, demo_scene
 
 __all__ = ["router", "task_out"]
@@ -69,16 +69,16 @@ async def upload_video(file: UploadFile, user: Operator, state: State) -> dict[s
             "frames": info.frame_count}  # fmt: skip
 
 
-def _video_path(state: AppState, body: TaskIn) -> Path:
-    if (body.video_id is None) == (body.path is None):
-        raise InvalidInputError("a video task needs exactly one of video_id or path")
-    if body.video_id is not None:
-        matches = sorted(_uploads(state).glob(f"{body.video_id}.*"))
+def _video_path(state: AppState, video_id: str | None, path: str | None) -> Path:
+    if (video_id is None) == (path is None):
+        raise InvalidInputError("a video needs exactly one of video_id or path")
+    if video_id is not None:
+        matches = sorted(_uploads(state).glob(f"{video_id}.*"))
         if not matches:
-            raise NotFoundError("video", body.video_id)
+            raise NotFoundError("video", video_id)
         return matches[0]
     root = state.settings.media_root.resolve()
-    candidate = (root / str(body.path)).resolve()
+    candidate = (root / str(path)).resolve()
     if not candidate.is_relative_to(root):
         raise InvalidInputError("path must stay inside MEDIA_ROOT")
     return candidate
@@ -119,8 +119,24 @@ async def start_task(body: TaskIn, user: Operator, state: State) -> TaskOut:
             return SyntheticSource(scene, cameras)
 
         frames_total = body.num_frames
+    elif body.videos is not None:
+        if body.video_id is not None or body.path is not None:
+            raise InvalidInputError("give either videos or video_id/path, not both")
+        refs = [(v.camera, _video_path(state, v.video_id, v.path)) for v in body.videos]
+        probe = await asyncio.get_running_loop().run_in_executor(None, MultiVideoSource, refs)
+        params = {"videos": [v.model_dump() for v in body.videos], "max_frames": body.max_frames,
+                  "camera_fps": probe.camera_fps}  # fmt: skip
+        max_ticks = body.max_frames
+
+        def make_source() -> FrameSource:
+            multi = MultiVideoSource(refs)
+            if max_ticks:
+                multi.num_frames = min(multi.num_frames, max_ticks)
+            return multi
+
+        frames_total = min(probe.num_frames, max_ticks) if max_ticks else probe.num_frames
     else:
-        path = _video_path(state, body)
+        path = _video_path(state, body.video_id, body.path)
         info = await asyncio.get_running_loop().run_in_executor(None, probe_video, path)
         params = {"camera": body.camera, "video_id": body.video_id, "path": body.path, "max_frames": body.max_frames}
         camera, max_frames = body.camera, body.max_frames

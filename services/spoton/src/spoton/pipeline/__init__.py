@@ -5,7 +5,7 @@ from spoton.pipeline.jobs import JobCounters, JobManager, JobStatus
 from spoton.pipeline.linker import GlobalLinker, Link, Observation
 from spoton.pipeline.models import REID_TYPES, ModelSuite, check_models
 from spoton.pipeline.processor import CameraFrame, FrameProcessor
-from spoton.pipeline.sources import FrameSource, SyntheticSource, VideoFileSource, probe_video
+from spoton.pipeline.sources import FrameSource, MultiVideoSource, SyntheticSource, VideoFileSource, probe_video
 
 __all__ = [
     "REID_TYPES",
@@ -19,6 +19,7 @@ __all__ = [
     "JobStatus",
     "Link",
     "ModelSuite",
+    "MultiVideoSource",
     "Observation",
     "Subscription",
     "SyntheticSource",

@@ -156,7 +156,7 @@ class JobManager:
     ) -> tuple[str, dict[str, Any]]:
         loop = asyncio.get_running_loop()
         processor = await loop.run_in_executor(
-            self.pool, lambda: FrameProcessor(self.suite, source.cameras, source.fps, homographies)
+            self.pool, lambda: FrameProcessor(self.suite, source.cameras, source.camera_fps, homographies)
         )
         handle.frames_total = source.num_frames
         handle.started = time.perf_counter()

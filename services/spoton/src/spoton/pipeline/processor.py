@@ -50,14 +50,15 @@ class FrameProcessor:
         self,
         suite: ModelSuite,
         cameras: tuple[str, ...],
-        fps: float,
+        fps: float | dict[str, float],
         homographies: dict[str, Homography | None],
         *,
         linker: GlobalLinker | None = None,
     ) -> None:
         self.cameras = cameras
         self._detectors = {c: suite.detector() for c in cameras}
-        self._trackers = {c: suite.tracker(fps) for c in cameras}
+        rates = fps if isinstance(fps, dict) else dict.fromkeys(cameras, fps)
+        self._trackers = {c: suite.tracker(rates[c]) for c in cameras}
         self._embedders = {c: suite.embedder() for c in cameras}
         self._homographies = homographies
         self.linker = linker or GlobalLinker()

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from spoton.errors import InvalidVideoError
 from spoton.scene import SyntheticScene
 
-__all__ = ["FrameSource", "SyntheticSource", "VideoFileSource", "probe_video"]
+__all__ = ["FrameSource", "MultiVideoSource", "SyntheticSource", "VideoFileSource", "probe_video"]
 
 Image = npt.NDArray[np.uint8]
 
@@ -26,6 +26,7 @@ class FrameSource(Protocol):
     cameras: tuple[str, ...]
     fps: float
     num_frames: int
+    camera_fps: dict[str, float]
 
     def frames(self) -> Iterator[tuple[int, float, dict[str, Image]]]: ...
 
@@ -40,6 +41,10 @@ class SyntheticSource:
     @property
     def fps(self) -> float:
         return self.scene.fps
+
+    @property
+    def camera_fps(self) -> dict[str, float]:
+        return {c: self.scene.fps for c in self.cameras}
 
     @property
     def num_frames(self) -> int:
@@ -91,6 +96,7 @@ class VideoFileSource:
         self.fps = info.fps
         total = info.frame_count or (max_frames or 0)
         self.num_frames = min(total, max_frames) if max_frames else total
+        self.camera_fps = {camera: self.fps}
         self._capture: cv2.VideoCapture | None = None
 
     def frames(self) -> Iterator[tuple[int, float, dict[str, Image]]]:
@@ -108,3 +114,59 @@ class VideoFileSource:
         if self._capture is not None:
             self._capture.release()
             self._capture = None
+
+
+class MultiVideoSource:
+    """Several files, one per camera, synchronised by timestamp (frame index / the file's FPS).
+
+    The timeline ticks at the fastest camera's rate; at each tick a camera contributes a frame only
+    when it has a new one due (a 5 FPS camera appears on every other tick of a 10 FPS one), so its
+    tracker sees its own frame rate and nothing is stored twice.
+    """
+
+    def __init__(self, videos: list[tuple[str, Path]], *, max_seconds: float | None = None) -> None:
+        if not videos:
+            raise InvalidVideoError("a multi-camera task needs at least one video")
+        cameras = [camera for camera, _ in videos]
+        if len(set(cameras)) != len(cameras):
+            raise InvalidVideoError(f"camera names must be distinct; got {cameras}")
+        infos = {camera: probe_video(path) for camera, path in videos}
+        self.paths = dict(videos)
+        self.cameras = tuple(cameras)
+        self.camera_fps = {c: info.fps for c, info in infos.items()}
+        self.fps = max(self.camera_fps.values())
+        duration = max((info.frame_count or 0) / info.fps for info in infos.values())
+        if max_seconds is not None:
+            duration = min(duration, max_seconds)
+        self.num_frames = max(1, round(duration * self.fps))
+        self._captures: dict[str, cv2.VideoCapture] = {}
+
+    def frames(self) -> Iterator[tuple[int, float, dict[str, Image]]]:
+        self._captures = {c: cv2.VideoCapture(str(p)) for c, p in self.paths.items()}
+        next_index = dict.fromkeys(self.cameras, 0)  # index of each camera's next undecoded frame
+        half_tick = 0.5 / self.fps
+        try:
+            for tick in range(1, self.num_frames + 1):
+                t = (tick - 1) / self.fps
+                images: dict[str, Image] = {}
+                for camera, capture in self._captures.items():
+                    image = None
+                    # Decode every frame due by now; keep the newest (a slower clock never repeats one).
+                    while next_index[camera] / self.camera_fps[camera] <= t + half_tick:
+                        ok, frame = capture.read()
+                        if not ok or frame is None:
+                            next_index[camera] = 1 << 62  # this file has ended
+                            break
+                        next_index[camera] += 1
+                        image = frame
+                    if image is not None:
+                        images[camera] = image
+                if images:
+                    yield tick, t, images
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for capture in self._captures.values():
+            capture.release()
+        self._captures = {}

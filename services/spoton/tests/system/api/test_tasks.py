@@ -205,3 +205,38 @@ async def test_bad_and_oversize_uploads(service_factory) -> None:
         extra = await service.client.post(f"{p}/tasks", json={"source": "synthetic", "sql": "1;"}, headers=op)
         assert extra.status_code == 422
         assert extra.json()["error"] == "validation_error"
+
+
+async def test_two_cameras_at_different_fps_in_one_task(service, tmp_path: Path) -> None:
+    """cam_a1 at 10 FPS and cam_a2 at 5 FPS over the same 2 s: synchronised by time, linked across."""
+    scene = demo_scene(num_frames=40)
+    paths = {}
+    for camera, fps, step in (("cam_a1", 10.0, 1), ("cam_a2", 5.0, 2)):
+        paths[camera] = tmp_path / f"{camera}.avi"
+        writer = cv2.VideoWriter(str(paths[camera]), cv2.VideoWriter_fourcc(*"MJPG"), fps, (640, 360))
+        for frame in range(21, 41, step):  # seconds 2-4 of the scene, when people are in room A
+            writer.write(scene.render(camera, frame)[0])
+        writer.release()
+    p, op = service.prefix, service.auth("operator")
+    ids = {}
+    for camera, path in paths.items():
+        with path.open("rb") as handle:
+            ids[camera] = (
+                await service.client.post(f"{p}/videos", files={"file": (path.name, handle)}, headers=op)
+            ).json()
+    env_id = await _demo(service)
+    task = await _start(
+        service, source="video", environment_id=env_id,
+        videos=[{"camera": c, "video_id": v["video_id"]} for c, v in ids.items()],
+    )  # fmt: skip
+    assert task["frames_total"] == 20
+    assert task["params"]["camera_fps"] == {"cam_a1": 10.0, "cam_a2": 5.0}
+    done = await service.wait_task(task["id"])
+    assert done["status"] == "completed"
+    det = (await service.client.get(f"{p}/tasks/{task['id']}/detections", params={"limit": 10000}, headers=op)).json()
+    frames = {c: {d["frame"] for d in det["items"] if d["camera"] == c} for c in paths}
+    assert frames["cam_a2"]
+    assert all(f % 2 == 1 for f in frames["cam_a2"])  # the 5 FPS camera only on its own ticks
+    assert any(f % 2 == 0 for f in frames["cam_a1"])
+    persons = (await service.client.get(f"{p}/tasks/{task['id']}/persons", headers=op)).json()
+    assert any(set(q["cameras"]) == {"cam_a1", "cam_a2"} for q in persons)  # linked across the two clocks
