@@ -41,7 +41,7 @@ class Zone:
         if not isinstance(name, str) or not name.strip() or len(name) > 100:
             raise InvalidInputError("zone name must be a non-empty string of at most 100 characters")
         try:
-            points = tuple((float(p[0]), float(p[1])) for p in polygon)  # type: ignore[union-attr,index]
+            points = tuple((float(p[0]), float(p[1])) for p in polygon)  # type: ignore[attr-defined]
         except (TypeError, ValueError, IndexError):
             raise InvalidInputError(f"zone {name!r}: polygon must be a list of [x, y] pairs in metres") from None
         if len(points) < 3 or len(points) > 256:

@@ -36,7 +36,8 @@ async def _inputs(state: AppState, task_id: str) -> tuple[list[Sample], list[Zon
                 )
             )
         ).all()
-    samples = [Sample(int(p), float(t), float(x), float(y)) for p, t, x, y in rows]
+    # The query filtered NULL persons and positions out.
+    samples = [Sample(int(p), float(t), float(x), float(y)) for p, t, x, y in rows]  # type: ignore[arg-type]
     return samples, zones, task.status in JobStatus.FINAL
 
 

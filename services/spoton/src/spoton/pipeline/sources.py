@@ -23,10 +23,17 @@ Image = npt.NDArray[np.uint8]
 
 
 class FrameSource(Protocol):
-    cameras: tuple[str, ...]
-    fps: float
-    num_frames: int
-    camera_fps: dict[str, float]
+    @property
+    def cameras(self) -> tuple[str, ...]: ...
+
+    @property
+    def fps(self) -> float: ...
+
+    @property
+    def num_frames(self) -> int: ...
+
+    @property
+    def camera_fps(self) -> dict[str, float]: ...
 
     def frames(self) -> Iterator[tuple[int, float, dict[str, Image]]]: ...
 
@@ -92,7 +99,7 @@ class VideoFileSource:
     def __init__(self, path: Path, camera: str, *, max_frames: int | None = None) -> None:
         info = probe_video(path)
         self.path = path
-        self.cameras = (camera,)
+        self.cameras: tuple[str, ...] = (camera,)
         self.fps = info.fps
         total = info.frame_count or (max_frames or 0)
         self.num_frames = min(total, max_frames) if max_frames else total

@@ -103,7 +103,7 @@ class TokenService:
         except jwt.PyJWTError as error:
             raise AuthenticationError(f"invalid token: {error}") from None
         try:
-            role = Role(payload.get("role"))
+            role = Role(str(payload.get("role")))
             issued = dt.datetime.fromtimestamp(int(payload["iat"]), dt.UTC)
             expires = dt.datetime.fromtimestamp(int(payload["exp"]), dt.UTC)
         except (ValueError, TypeError):
