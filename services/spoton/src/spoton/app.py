@@ -78,6 +78,17 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         exports=ExportManager(db, settings.DATA_DIR / "exports", dt.timedelta(minutes=settings.EXPORT_TTL_MINUTES)),
     )
 
+    if settings.S3_BUCKET_NAME:
+        from spoton.adapters import S3ObjectStore
+
+        state.object_store = S3ObjectStore(
+            bucket=settings.S3_BUCKET_NAME,
+            cache_dir=settings.DATA_DIR / "s3-cache",
+            endpoint_url=settings.S3_ENDPOINT_URL,
+            access_key=settings.AWS_ACCESS_KEY_ID,
+            secret_key=settings.AWS_SECRET_ACCESS_KEY.get_secret_value() if settings.AWS_SECRET_ACCESS_KEY else None,
+        )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.DATABASE_AUTO_MIGRATE:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from spoton import errors as e
+from spoton.adapters.object_store import ObjectStoreError
 
 __all__ = ["ERROR_TABLE", "install_error_handlers", "status_for"]
 
@@ -30,6 +31,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     e.WeightsNotFoundError: (503, "model_unavailable"),
     e.DetectorUnavailableError: (503, "model_unavailable"),
     e.FeatureDisabledError: (501, "not_configured"),
+    ObjectStoreError: (502, "object_store_error"),
     e.ServiceConfigError: (500, "misconfigured"),
     e.SpotOnError: (400, "bad_request"),
 }

@@ -125,6 +125,7 @@ class VideoRef(_In):
     camera: str = Field(min_length=1, max_length=100, pattern=_NAME_PATTERN)
     video_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     path: str | None = Field(default=None, max_length=500)
+    s3_key: str | None = Field(default=None, max_length=1024)
 
 
 class TaskIn(_In):
@@ -140,6 +141,7 @@ class TaskIn(_In):
     # video file: an uploaded video id, or a path under MEDIA_ROOT
     video_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     path: str | None = Field(default=None, max_length=500)
+    s3_key: str | None = Field(default=None, max_length=1024)
     camera: str = Field(default="cam1", min_length=1, max_length=100, pattern=_NAME_PATTERN)
     max_frames: int | None = Field(default=None, ge=1, le=1_000_000)
     # several cameras at once, synchronised by timestamp (instead of video_id/path/camera)

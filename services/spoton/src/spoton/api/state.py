@@ -28,6 +28,7 @@ class AppState:
     metrics: Any  # SpotOnMetrics
     exports: Any  # ExportManager
     caches: dict[str, dict[Any, Any]] = field(default_factory=dict)
+    object_store: Any = None  # S3ObjectStore when S3_BUCKET_NAME is set
 
 
 def get_state(request: Request) -> AppState:

@@ -12,11 +12,12 @@ import numpy as np
 from fastapi import APIRouter, Query, UploadFile
 from sqlalchemy import select
 
+from spoton.adapters.object_store import validate_key
 from spoton.api.deps import Operator, State, Viewer
 from spoton.api.schemas import TaskIn, TaskOut
 from spoton.api.state import AppState
 from spoton.db import Camera, Environment, Task, record_audit
-from spoton.errors import InvalidInputError, InvalidVideoError, NotFoundError
+from spoton.errors import FeatureDisabledError, InvalidInputError, InvalidVideoError, NotFoundError
 from spoton.geometry import Homography
 from spoton.pipeline import FrameSource, JobStatus, MultiVideoSource, SyntheticSource, VideoFileSource, probe_video
 from spoton.scene import demo_cameras, demo_scene
@@ -69,9 +70,14 @@ async def upload_video(file: UploadFile, user: Operator, state: State) -> dict[s
             "frames": info.frame_count}  # fmt: skip
 
 
-def _video_path(state: AppState, video_id: str | None, path: str | None) -> Path:
-    if (video_id is None) == (path is None):
-        raise InvalidInputError("a video needs exactly one of video_id or path")
+async def _video_path(state: AppState, video_id: str | None, path: str | None, s3_key: str | None = None) -> Path:
+    if sum(x is not None for x in (video_id, path, s3_key)) != 1:
+        raise InvalidInputError("a video needs exactly one of video_id, path or s3_key")
+    if s3_key is not None:
+        if state.object_store is None:
+            raise FeatureDisabledError("S3 is not configured: set S3_BUCKET_NAME (and S3_ENDPOINT_URL)")
+        validate_key(s3_key)
+        return await asyncio.to_thread(state.object_store.fetch, s3_key)  # type: ignore[no-any-return]
     if video_id is not None:
         matches = sorted(_uploads(state).glob(f"{video_id}.*"))
         if not matches:
@@ -120,9 +126,9 @@ async def start_task(body: TaskIn, user: Operator, state: State) -> TaskOut:
 
         frames_total = body.num_frames
     elif body.videos is not None:
-        if body.video_id is not None or body.path is not None:
-            raise InvalidInputError("give either videos or video_id/path, not both")
-        refs = [(v.camera, _video_path(state, v.video_id, v.path)) for v in body.videos]
+        if body.video_id is not None or body.path is not None or body.s3_key is not None:
+            raise InvalidInputError("give either videos or video_id/path/s3_key, not both")
+        refs = [(v.camera, await _video_path(state, v.video_id, v.path, v.s3_key)) for v in body.videos]
         probe = await asyncio.get_running_loop().run_in_executor(None, MultiVideoSource, refs)
         params = {"videos": [v.model_dump() for v in body.videos], "max_frames": body.max_frames,
                   "camera_fps": probe.camera_fps}  # fmt: skip
@@ -136,9 +142,10 @@ async def start_task(body: TaskIn, user: Operator, state: State) -> TaskOut:
 
         frames_total = min(probe.num_frames, max_ticks) if max_ticks else probe.num_frames
     else:
-        path = _video_path(state, body.video_id, body.path)
+        path = await _video_path(state, body.video_id, body.path, body.s3_key)
         info = await asyncio.get_running_loop().run_in_executor(None, probe_video, path)
-        params = {"camera": body.camera, "video_id": body.video_id, "path": body.path, "max_frames": body.max_frames}
+        params = {"camera": body.camera, "video_id": body.video_id, "path": body.path, "s3_key": body.s3_key,
+                  "max_frames": body.max_frames}  # fmt: skip
         camera, max_frames = body.camera, body.max_frames
 
         def make_source() -> FrameSource:
