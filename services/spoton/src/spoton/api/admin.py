@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from spoton.api.deps import Admin, State
+from spoton.api.deps import INT32_MAX, Admin, DbId, State
 from spoton.api.schemas import UserIn, UserOut
 from spoton.db import AuditEntry, User, record_audit
 from spoton.errors import ConflictError, InvalidInputError, NotFoundError
@@ -47,7 +47,7 @@ async def create_user(body: UserIn, admin: Admin, state: State) -> UserOut:
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserOut)
-async def deactivate_user(user_id: int, admin: Admin, state: State) -> UserOut:
+async def deactivate_user(user_id: DbId, admin: Admin, state: State) -> UserOut:
     async with state.db.session() as session:
         user = await session.get(User, user_id)
         if user is None:
@@ -66,7 +66,7 @@ async def audit_log(
     admin: Admin,
     state: State,
     limit: int = Query(default=100, ge=1, le=1000),
-    before_id: int | None = Query(default=None, ge=1),
+    before_id: int | None = Query(default=None, ge=1, le=INT32_MAX),
     action: str | None = Query(default=None, max_length=64),
 ) -> list[dict[str, Any]]:
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)

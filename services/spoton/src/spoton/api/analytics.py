@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from spoton.analytics import Sample, Zone, dwell_summary, events_from_visits, occupancy_series, zone_visits
-from spoton.api.deps import State, Viewer
+from spoton.api.deps import State, TaskId, Viewer
 from spoton.api.state import AppState
 from spoton.api.tracking import require_task
 from spoton.db import Detection, Environment
@@ -53,7 +53,7 @@ async def _cached(state: AppState, key: tuple[Any, ...], compute: Any) -> Any:
 
 @router.get("/zone-events")
 async def zone_events(
-    task_id: str, user: Viewer, state: State, max_gap_s: float = Query(default=2.0, gt=0, le=600)
+    task_id: TaskId, user: Viewer, state: State, max_gap_s: float = Query(default=2.0, gt=0, le=600)
 ) -> dict[str, Any]:
     async def compute() -> tuple[dict[str, Any], bool]:
         samples, zones, final = await _inputs(state, task_id)
@@ -73,7 +73,7 @@ async def zone_events(
 
 @router.get("/dwell")
 async def dwell(
-    task_id: str, user: Viewer, state: State, max_gap_s: float = Query(default=2.0, gt=0, le=600)
+    task_id: TaskId, user: Viewer, state: State, max_gap_s: float = Query(default=2.0, gt=0, le=600)
 ) -> dict[str, Any]:
     async def compute() -> tuple[dict[str, Any], bool]:
         samples, zones, final = await _inputs(state, task_id)
@@ -84,7 +84,7 @@ async def dwell(
 
 @router.get("/occupancy")
 async def occupancy(
-    task_id: str, user: Viewer, state: State, bucket_s: float = Query(default=1.0, ge=0.1, le=3600)
+    task_id: TaskId, user: Viewer, state: State, bucket_s: float = Query(default=1.0, ge=0.1, le=3600)
 ) -> dict[str, Any]:
     async def compute() -> tuple[dict[str, Any], bool]:
         samples, zones, final = await _inputs(state, task_id)

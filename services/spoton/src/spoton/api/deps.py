@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import select
 
 from spoton.api.state import AppState, get_state
@@ -14,7 +14,18 @@ from spoton.db import User
 from spoton.errors import AuthenticationError, PermissionDeniedError
 from spoton.security import Role, role_allows
 
-__all__ = ["Principal", "authenticate_token", "require", "require_admin", "require_operator", "require_viewer"]
+__all__ = [
+    "INT32_MAX",
+    "DbId",
+    "FrameNo",
+    "Principal",
+    "TaskId",
+    "authenticate_token",
+    "require",
+    "require_admin",
+    "require_operator",
+    "require_viewer",
+]
 
 
 @dataclass(frozen=True)
@@ -65,3 +76,8 @@ Viewer = Annotated[Principal, Depends(require_viewer)]
 Operator = Annotated[Principal, Depends(require_operator)]
 Admin = Annotated[Principal, Depends(require_admin)]
 State = Annotated[AppState, Depends(get_state)]
+
+INT32_MAX = 2_147_483_647  # ids and frame numbers are 32-bit in every backend
+DbId = Annotated[int, Path(ge=1, le=INT32_MAX)]
+FrameNo = Annotated[int, Path(ge=0, le=INT32_MAX)]
+TaskId = Annotated[str, Path(min_length=1, max_length=64)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
 from fastapi import APIRouter, Response
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spoton.analytics import Zone
-from spoton.api.deps import Operator, State, Viewer
+from spoton.api.deps import DbId, Operator, State, Viewer
 from spoton.api.schemas import (
     CalibrationIn,
     CameraIn,
@@ -23,7 +24,7 @@ from spoton.api.schemas import (
     ZoneIn,
 )
 from spoton.db import Camera, Environment, record_audit
-from spoton.errors import ConflictError, InvalidInputError, NotFoundError
+from spoton.errors import ConflictError, DegenerateHomographyError, InvalidInputError, NotFoundError
 from spoton.geometry import Homography, estimate_homography
 from spoton.scene import ROOMS, demo_cameras
 
@@ -71,13 +72,20 @@ def _homography(matrix: list[list[float]] | None, calibration: CalibrationIn | N
     if matrix is not None and calibration is not None:
         raise InvalidInputError("give either homography or calibration, not both")
     if calibration is not None:
-        fit = estimate_homography(
-            calibration.image_points, calibration.floor_points,
-            max_rms_error=calibration.max_rms_error_m, ransac_threshold=calibration.ransac_threshold_m,
-        )  # fmt: skip
+        try:
+            fit = estimate_homography(
+                calibration.image_points, calibration.floor_points,
+                max_rms_error=calibration.max_rms_error_m, ransac_threshold=calibration.ransac_threshold_m,
+            )  # fmt: skip
+        except cv2.error as error:  # OpenCV gives up on numerically hopeless inputs
+            raise DegenerateHomographyError(f"no homography fits these point pairs ({error.err})") from None
         return fit.homography.to_list(), round(fit.rms_error, 6)
     if matrix is not None:
-        return Homography(np.asarray(matrix, dtype=np.float64)).to_list(), None
+        try:
+            array = np.asarray(matrix, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DegenerateHomographyError("homography must be a 3x3 list of numbers") from None
+        return Homography(array).to_list(), None
     return None, None
 
 
@@ -143,13 +151,13 @@ def _project(matrix: Any, points: np.ndarray) -> np.ndarray:
 
 
 @router.get("/{env_id}", response_model=EnvironmentOut)
-async def get_environment(env_id: int, user: Viewer, state: State) -> EnvironmentOut:
+async def get_environment(env_id: DbId, user: Viewer, state: State) -> EnvironmentOut:
     async with state.db.session() as session:
         return _env_out(await _get_env(session, env_id))
 
 
 @router.patch("/{env_id}", response_model=EnvironmentOut)
-async def update_environment(env_id: int, body: EnvironmentPatch, user: Operator, state: State) -> EnvironmentOut:
+async def update_environment(env_id: DbId, body: EnvironmentPatch, user: Operator, state: State) -> EnvironmentOut:
     async with state.db.session() as session:
         env = await _get_env(session, env_id)
         if body.description is not None:
@@ -163,7 +171,7 @@ async def update_environment(env_id: int, body: EnvironmentPatch, user: Operator
 
 
 @router.delete("/{env_id}", status_code=204)
-async def delete_environment(env_id: int, user: Operator, state: State) -> Response:
+async def delete_environment(env_id: DbId, user: Operator, state: State) -> Response:
     async with state.db.session() as session:
         env = await _get_env(session, env_id)
         await session.delete(env)
@@ -174,7 +182,7 @@ async def delete_environment(env_id: int, user: Operator, state: State) -> Respo
 
 
 @router.get("/{env_id}/cameras", response_model=list[CameraOut])
-async def list_cameras(env_id: int, user: Viewer, state: State) -> list[CameraOut]:
+async def list_cameras(env_id: DbId, user: Viewer, state: State) -> list[CameraOut]:
     async with state.db.session() as session:
         await _get_env(session, env_id)
         cams = (
@@ -186,7 +194,7 @@ async def list_cameras(env_id: int, user: Viewer, state: State) -> list[CameraOu
 
 
 @router.post("/{env_id}/cameras", response_model=CameraOut, status_code=201)
-async def create_camera(env_id: int, body: CameraIn, user: Operator, state: State) -> CameraOut:
+async def create_camera(env_id: DbId, body: CameraIn, user: Operator, state: State) -> CameraOut:
     matrix, rms = _homography(body.homography, body.calibration)
     async with state.db.session() as session:
         await _get_env(session, env_id)
@@ -205,13 +213,13 @@ async def create_camera(env_id: int, body: CameraIn, user: Operator, state: Stat
 
 
 @router.get("/{env_id}/cameras/{cam_id}", response_model=CameraOut)
-async def get_camera(env_id: int, cam_id: int, user: Viewer, state: State) -> CameraOut:
+async def get_camera(env_id: DbId, cam_id: DbId, user: Viewer, state: State) -> CameraOut:
     async with state.db.session() as session:
         return _camera_out(await _get_camera(session, env_id, cam_id))
 
 
 @router.patch("/{env_id}/cameras/{cam_id}", response_model=CameraOut)
-async def update_camera(env_id: int, cam_id: int, body: CameraPatch, user: Operator, state: State) -> CameraOut:
+async def update_camera(env_id: DbId, cam_id: DbId, body: CameraPatch, user: Operator, state: State) -> CameraOut:
     matrix, rms = _homography(body.homography, body.calibration)
     async with state.db.session() as session:
         cam = await _get_camera(session, env_id, cam_id)
@@ -228,7 +236,7 @@ async def update_camera(env_id: int, cam_id: int, body: CameraPatch, user: Opera
 
 
 @router.post("/{env_id}/cameras/{cam_id}/calibration", response_model=CameraOut)
-async def calibrate_camera(env_id: int, cam_id: int, body: CalibrationIn, user: Operator, state: State) -> CameraOut:
+async def calibrate_camera(env_id: DbId, cam_id: DbId, body: CalibrationIn, user: Operator, state: State) -> CameraOut:
     """Fit image -> floor from point pairs; refused (422) when the reprojection error is too high."""
     matrix, rms = _homography(None, body)
     async with state.db.session() as session:
@@ -241,7 +249,7 @@ async def calibrate_camera(env_id: int, cam_id: int, body: CalibrationIn, user: 
 
 
 @router.delete("/{env_id}/cameras/{cam_id}", status_code=204)
-async def delete_camera(env_id: int, cam_id: int, user: Operator, state: State) -> Response:
+async def delete_camera(env_id: DbId, cam_id: DbId, user: Operator, state: State) -> Response:
     async with state.db.session() as session:
         cam = await _get_camera(session, env_id, cam_id)
         await session.delete(cam)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from spoton.api.deps import Operator, State, Viewer
+from spoton.api.deps import Operator, State, TaskId, Viewer
 from spoton.api.schemas import ExportIn, ExportOut
 from spoton.db import ExportJob, record_audit
 
@@ -35,12 +35,12 @@ async def create_export(body: ExportIn, user: Operator, state: State) -> ExportO
 
 
 @router.get("/{export_id}", response_model=ExportOut)
-async def get_export(export_id: str, user: Viewer, state: State) -> ExportOut:
+async def get_export(export_id: TaskId, user: Viewer, state: State) -> ExportOut:
     return _out(await state.exports.get(export_id), state.settings.API_V1_PREFIX)
 
 
 @router.get("/{export_id}/download")
-async def download_export(export_id: str, user: Viewer, state: State) -> FileResponse:
+async def download_export(export_id: TaskId, user: Viewer, state: State) -> FileResponse:
     job, path = await state.exports.file_for_download(export_id)
     async with state.db.session() as session:
         record_audit(session, actor=user.username, action="export.download", target=f"export:{export_id}",

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import delete, select
 
-from spoton.api.deps import Admin, State
+from spoton.api.deps import Admin, DbId, State
 from spoton.api.tracking import detection_dict
 from spoton.db import Detection, GlobalPerson, TrackRecord, record_audit
 from spoton.errors import NotFoundError
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/gdpr/persons", tags=["gdpr"])
 
 
 @router.get("/{person_id}")
-async def export_person(person_id: int, admin: Admin, state: State) -> dict[str, Any]:
+async def export_person(person_id: DbId, admin: Admin, state: State) -> dict[str, Any]:
     async with state.db.session() as session:
         person = await session.get(GlobalPerson, person_id)
         if person is None:
@@ -53,7 +53,7 @@ async def export_person(person_id: int, admin: Admin, state: State) -> dict[str,
 
 
 @router.delete("/{person_id}")
-async def erase_person(person_id: int, admin: Admin, state: State) -> dict[str, Any]:
+async def erase_person(person_id: DbId, admin: Admin, state: State) -> dict[str, Any]:
     async with state.db.session() as session:
         person = await session.get(GlobalPerson, person_id)
         if person is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,8 +31,12 @@ __all__ = [
 
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*$"
 Name = Field(min_length=1, max_length=100, pattern=_NAME_PATTERN)
-Point = tuple[float, float]
-Matrix3 = list[list[float]]
+# Pixels and metres: a million either way is already absurd, and keeps the numerics finite.
+Coord = Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False)]
+Point = tuple[Coord, Coord]
+Entry = Annotated[float, Field(ge=-1e9, le=1e9, allow_inf_nan=False)]
+Row3 = Annotated[list[Entry], Field(min_length=3, max_length=3)]
+Matrix3 = Annotated[list[Row3], Field(min_length=3, max_length=3)]
 
 
 class _In(BaseModel):

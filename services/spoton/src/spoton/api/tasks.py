@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, UploadFile
 from sqlalchemy import select
 
 from spoton.adapters.object_store import validate_key
-from spoton.api.deps import Operator, State, Viewer
+from spoton.api.deps import INT32_MAX, Operator, State, TaskId, Viewer
 from spoton.api.schemas import TaskIn, TaskOut
 from spoton.api.state import AppState
 from spoton.db import Camera, Environment, Task, record_audit
@@ -172,7 +172,7 @@ async def list_tasks(
     state: State,
     status: str | None = Query(default=None, pattern="^(queued|running|completed|failed|stopped)$"),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=INT32_MAX),
 ) -> list[TaskOut]:
     query = select(Task).order_by(Task.created_at.desc(), Task.id).limit(limit).offset(offset)
     if status is not None:
@@ -183,7 +183,7 @@ async def list_tasks(
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut)
-async def get_task(task_id: str, user: Viewer, state: State) -> TaskOut:
+async def get_task(task_id: TaskId, user: Viewer, state: State) -> TaskOut:
     async with state.db.session() as session:
         task = await session.get(Task, task_id)
     if task is None:
@@ -192,7 +192,7 @@ async def get_task(task_id: str, user: Viewer, state: State) -> TaskOut:
 
 
 @router.post("/tasks/{task_id}/stop", response_model=TaskOut, status_code=202)
-async def stop_task(task_id: str, user: Operator, state: State) -> TaskOut:
+async def stop_task(task_id: TaskId, user: Operator, state: State) -> TaskOut:
     async with state.db.session() as session:
         task = await session.get(Task, task_id)
         if task is None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spoton.api.deps import State, Viewer
+from spoton.api.deps import INT32_MAX, DbId, FrameNo, State, TaskId, Viewer
 from spoton.db import Detection, GlobalPerson, Task, TrackRecord
 from spoton.errors import NotFoundError
 
@@ -34,15 +34,15 @@ async def require_task(session: AsyncSession, task_id: str) -> Task:
 
 @router.get("/detections")
 async def detections(
-    task_id: str,
+    task_id: TaskId,
     user: Viewer,
     state: State,
     camera: str | None = Query(default=None, max_length=100),
-    frame_from: int | None = Query(default=None, ge=0),
-    frame_to: int | None = Query(default=None, ge=0),
-    person: int | None = Query(default=None, ge=1),
+    frame_from: int | None = Query(default=None, ge=0, le=INT32_MAX),
+    frame_to: int | None = Query(default=None, ge=0, le=INT32_MAX),
+    person: int | None = Query(default=None, ge=1, le=INT32_MAX),
     limit: int = Query(default=1000, ge=1, le=10_000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=INT32_MAX),
 ) -> dict[str, Any]:
     query = select(Detection).where(Detection.task_id == task_id)
     if camera is not None:
@@ -64,7 +64,7 @@ async def detections(
 
 
 @router.get("/frames/{frame}")
-async def frame(task_id: str, frame: int, user: Viewer, state: State) -> dict[str, Any]:
+async def frame(task_id: TaskId, frame: FrameNo, user: Viewer, state: State) -> dict[str, Any]:
     async with state.db.session() as session:
         await require_task(session, task_id)
         rows = (
@@ -77,7 +77,7 @@ async def frame(task_id: str, frame: int, user: Viewer, state: State) -> dict[st
 
 
 @router.get("/tracks")
-async def tracks(task_id: str, user: Viewer, state: State, camera: str | None = None) -> list[dict[str, Any]]:
+async def tracks(task_id: TaskId, user: Viewer, state: State, camera: str | None = None) -> list[dict[str, Any]]:
     query = select(TrackRecord).where(TrackRecord.task_id == task_id)
     if camera is not None:
         query = query.where(TrackRecord.camera == camera)
@@ -93,7 +93,7 @@ async def tracks(task_id: str, user: Viewer, state: State, camera: str | None = 
 
 
 @router.get("/persons")
-async def persons(task_id: str, user: Viewer, state: State) -> list[dict[str, Any]]:
+async def persons(task_id: TaskId, user: Viewer, state: State) -> list[dict[str, Any]]:
     async with state.db.session() as session:
         await require_task(session, task_id)
         rows = (
@@ -107,7 +107,7 @@ async def persons(task_id: str, user: Viewer, state: State) -> list[dict[str, An
 
 
 @router.get("/persons/{person_id}/trajectory")
-async def trajectory(task_id: str, person_id: int, user: Viewer, state: State) -> dict[str, Any]:
+async def trajectory(task_id: TaskId, person_id: DbId, user: Viewer, state: State) -> dict[str, Any]:
     """Floor positions in metres, one per moment (cameras that see the person together are averaged)."""
     async with state.db.session() as session:
         await require_task(session, task_id)

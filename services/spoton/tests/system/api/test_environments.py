@@ -62,6 +62,7 @@ async def test_malformed_homographies_are_422(service) -> None:
     env = await _env(service)
     bad = [
         [[1, 0], [0, 1]],  # not 3x3
+        [[1, 0, 0], [0, 1], [0, 0, 1]],  # ragged (found by the schemathesis run)
         [[1, 0, 0], [0, 1, 0], [0, 0, 0]],  # h33 = 0
         [[1, 2, 3], [2, 4, 6], [1, 1, 1]],  # singular
         [[1, 0, 0], [0, 1, 0], ["a", 0, 1]],  # not numbers
@@ -109,6 +110,9 @@ async def test_calibration_reports_error_and_refuses_bad_fits(service) -> None:
         headers=op,
     )  # fmt: skip
     assert collinear.status_code == 422
+    huge = [[1.7976931348623157e308, 1.0], [2e299, 3e86], [5e-26, 1.4e48], [-2.5e183, 6.7e16]]
+    absurd = await service.client.post(url, json={"image_points": huge, "floor_points": huge}, headers=op)
+    assert absurd.status_code == 422  # found by the schemathesis run: OpenCV used to fail with a 500
     assert "collinear" in collinear.json()["detail"]
 
 
