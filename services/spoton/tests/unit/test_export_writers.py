@@ -47,6 +47,18 @@ def test_mot_zip_has_one_parsable_file_per_camera(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".*"))  # temporary parts are gone
 
 
+def test_xlsx_reads_back_with_openpyxl(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = write_export("xlsx", ROWS, tmp_path / "e", meta={"task_id": "t"})
+    book = load_workbook(path)
+    rows = list(book["detections"].iter_rows(values_only=True))
+    assert rows[0] == EXPORT_COLUMNS
+    assert rows[1][:5] == ("cam_a", 1, 0, 1, 10)
+    assert rows[3][10] is None
+    assert list(book["export"].iter_rows(values_only=True)) == [("task_id", "t")]
+
+
 def test_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="csv, json, mot"):
         write_export("pdf", ROWS, tmp_path / "e", meta={})

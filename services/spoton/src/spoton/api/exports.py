@@ -13,7 +13,12 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
-MEDIA_TYPES = {"csv": "text/csv", "json": "application/json", "mot": "application/zip"}
+MEDIA_TYPES = {
+    "csv": "text/csv",
+    "json": "application/json",
+    "mot": "application/zip",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 def _out(job: ExportJob, prefix: str) -> ExportOut:

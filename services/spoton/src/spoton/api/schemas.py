@@ -171,7 +171,7 @@ class TaskOut(BaseModel):
 
 class ExportIn(_In):
     task_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    format: Literal["csv", "json", "mot"]
+    format: Literal["csv", "json", "mot", "xlsx"]
 
 
 class ExportOut(BaseModel):

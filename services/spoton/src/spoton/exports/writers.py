@@ -21,8 +21,9 @@ __all__ = ["EXPORT_COLUMNS", "EXPORT_FORMATS", "write_export"]
 EXPORT_COLUMNS = (
     "camera", "frame", "ts", "track_id", "global_person_id", "x1", "y1", "x2", "y2", "confidence", "floor_x", "floor_y",
 )  # fmt: skip
-EXPORT_FORMATS = ("csv", "json", "mot")
-SUFFIX = {"csv": ".csv", "json": ".json", "mot": ".zip"}
+EXPORT_FORMATS = ("csv", "json", "mot", "xlsx")
+SUFFIX = {"csv": ".csv", "json": ".json", "mot": ".zip", "xlsx": ".xlsx"}
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
 
 
 def write_export(fmt: str, rows: Sequence[Sequence[Any]], path: Path, *, meta: dict[str, Any]) -> Path:
@@ -39,6 +40,8 @@ def write_export(fmt: str, rows: Sequence[Sequence[Any]], path: Path, *, meta: d
     elif fmt == "json":
         records = [dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in rows]
         tmp.write_text(json.dumps({**meta, "columns": list(EXPORT_COLUMNS), "detections": records}), "utf-8")
+    elif fmt == "xlsx":
+        _write_xlsx(rows, tmp, meta)
     else:
         _write_mot_zip(rows, tmp)
     tmp.replace(target)  # readers never see a half-written file
@@ -61,3 +64,19 @@ def _write_mot_zip(rows: Sequence[Sequence[Any]], target: Path) -> None:
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:100] or "camera"
+
+
+def _write_xlsx(rows: Sequence[Sequence[Any]], target: Path, meta: dict[str, Any]) -> None:
+    from openpyxl import Workbook
+
+    if len(rows) > XLSX_MAX_ROWS:
+        raise InvalidInputError(f"{len(rows)} rows do not fit one Excel sheet; export csv or json instead")
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("detections")
+    sheet.append(list(EXPORT_COLUMNS))
+    for row in rows:
+        sheet.append(list(row))
+    info = book.create_sheet("export")
+    for key, value in meta.items():
+        info.append([key, str(value)])
+    book.save(target)

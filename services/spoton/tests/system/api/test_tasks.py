@@ -91,7 +91,7 @@ async def test_exports_csv_json_mot_and_expiry(service) -> None:
     task = await _start(service, source="synthetic", cameras=["cam_b"], num_frames=12)
     await service.wait_task(task["id"])
     files = {}
-    for fmt in ("csv", "json", "mot"):
+    for fmt in ("csv", "json", "mot", "xlsx"):
         r = await service.client.post(f"{p}/exports", json={"task_id": task["id"], "format": fmt}, headers=op)
         assert r.status_code == 202, r.text
         export_id = r.json()["id"]
@@ -105,7 +105,10 @@ async def test_exports_csv_json_mot_and_expiry(service) -> None:
     data = json.loads(files["json"][1])
     with zipfile.ZipFile(io.BytesIO(files["mot"][1])) as archive:
         mot = parse_mot(archive.read("cam_b.txt").decode())
-    assert len(rows) == len(data["detections"]) == len(mot) > 0
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(files["xlsx"][1]))["detections"]
+    assert len(rows) == len(data["detections"]) == len(mot) == sheet.max_row - 1 > 0
     assert {r["camera"] for r in rows} == {"cam_b"}
     # Expiry: once past expires_at the download is 410 and the file is gone.
     export_id = files["csv"][0]
