@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from servicekit import Health, ReadinessCheck, enforce_deploy_checks, envelope, metrics_for
 from servicekit.asgi import ASGIApp
 
-from spoton.api import admin, analytics, auth, environments, exports, gdpr, system, tasks, tracking, ws
+from spoton.api import admin, analytics, auth, environments, exports, gdpr, system, tasks, tracking, web, ws
 from spoton.api.errors import install_error_handlers
 from spoton.api.state import AppState
 from spoton.config import DEPLOY_CHECKS, Settings
@@ -130,6 +130,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     api.include_router(gdpr.router, prefix=prefix)
     api.include_router(system.router, prefix=prefix)
     api.include_router(ws.router)
+    api.include_router(web.router)
 
     async def database_ready() -> dict[str, Any]:
         await db.ping()
