@@ -5,14 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AuthenticationError",
+    "ConflictError",
     "DegenerateHomographyError",
     "DetectorUnavailableError",
+    "ExpiredError",
+    "FeatureDisabledError",
     "HomographyError",
     "InvalidDetectionsError",
     "InvalidFrameError",
+    "InvalidInputError",
+    "InvalidVideoError",
     "MOTFormatError",
+    "NotFoundError",
+    "PermissionDeniedError",
     "ReprojectionError",
     "SceneConfigError",
+    "ServiceConfigError",
     "SpotOnError",
     "UnknownModelError",
     "WeightsNotFoundError",
@@ -85,3 +94,47 @@ class ReprojectionError(HomographyError):
 
 class SceneConfigError(SpotOnError, ValueError):
     """A synthetic scene description is inconsistent."""
+
+
+# --- service (app-layer) errors: one table in `spoton.api.errors` maps each to an HTTP status ---
+
+
+class ServiceConfigError(SpotOnError, RuntimeError):
+    """The service's settings cannot work (e.g. no JWT secret); the message names the fix."""
+
+
+class NotFoundError(SpotOnError, LookupError):
+    """A resource does not exist (or the caller may not know it exists)."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind} {key!r} not found")
+        self.kind = kind
+        self.key = key
+
+
+class ConflictError(SpotOnError):
+    """The request conflicts with the current state (duplicate name, task already finished)."""
+
+
+class InvalidInputError(SpotOnError, ValueError):
+    """A request is well-formed JSON but its values cannot be used."""
+
+
+class InvalidVideoError(InvalidInputError):
+    """A video file cannot be opened or decoded."""
+
+
+class ExpiredError(SpotOnError):
+    """A resource existed but has expired (export downloads)."""
+
+
+class FeatureDisabledError(SpotOnError):
+    """An optional backend (S3, a model) is not configured."""
+
+
+class AuthenticationError(SpotOnError):
+    """Missing, malformed, tampered, expired or revoked credentials."""
+
+
+class PermissionDeniedError(SpotOnError):
+    """Authenticated, but the role does not allow this action."""

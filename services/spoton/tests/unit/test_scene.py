@@ -46,9 +46,7 @@ def test_camera_overlap_structure(scene: SyntheticScene) -> None:
     assert pairs("cam_a1", "cam_b") == 0
     people_seen = {int(i) for s in frames.values() for i in s.track_id}
     assert people_seen == {w.person_id for w in scene.walkers}
-    multi_camera = [
-        p for p in people_seen if sum(p in set(s.track_id.tolist()) for s in frames.values()) >= 2
-    ]
+    multi_camera = [p for p in people_seen if sum(p in set(s.track_id.tolist()) for s in frames.values()) >= 2]
     assert len(multi_camera) >= 3  # people do walk between rooms
 
 

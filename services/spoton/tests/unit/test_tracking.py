@@ -96,9 +96,7 @@ def test_low_score_detections_alone_never_start_tracks() -> None:
 
 
 def test_new_tracks_are_confirmed_on_their_second_hit() -> None:
-    frames = [[(1, box(100, 200), 0.9)]] + [
-        [(1, box(100, 200), 0.9), (2, box(400, 200), 0.9)] for _ in range(3)
-    ]
+    frames = [[(1, box(100, 200), 0.9)]] + [[(1, box(100, 200), 0.9), (2, box(400, 200), 0.9)] for _ in range(3)]
     ids = run(ByteTrack(), frames)
     assert ids[1][0] == 1  # first frame: confirmed at once
     assert ids[2] == [None, None, 2, 2]  # absent, first hit (unconfirmed), confirmed

@@ -55,13 +55,9 @@ class Detections:
         cls = _as_vector(self.class_id, n, "class_id", np.int32)
         if n and (xyxy[:, 2] < xyxy[:, 0]).any() | (xyxy[:, 3] < xyxy[:, 1]).any():
             bad = int(np.flatnonzero((xyxy[:, 2] < xyxy[:, 0]) | (xyxy[:, 3] < xyxy[:, 1]))[0])
-            raise InvalidDetectionsError(
-                f"box {bad} must satisfy x2 >= x1 and y2 >= y1; got {xyxy[bad].tolist()}"
-            )
+            raise InvalidDetectionsError(f"box {bad} must satisfy x2 >= x1 and y2 >= y1; got {xyxy[bad].tolist()}")
         if n and (not np.isfinite(conf).all() or conf.min() < 0.0 or conf.max() > 1.0):
-            raise InvalidDetectionsError(
-                f"confidence must lie in [0, 1]; got range [{conf.min()}, {conf.max()}]"
-            )
+            raise InvalidDetectionsError(f"confidence must lie in [0, 1]; got range [{conf.min()}, {conf.max()}]")
         for name, arr in (("xyxy", xyxy), ("confidence", conf), ("class_id", cls)):
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)

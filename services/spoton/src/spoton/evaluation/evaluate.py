@@ -24,9 +24,7 @@ class TrackingScores:
     hota: HotaCounts
 
     def __add__(self, other: TrackingScores) -> TrackingScores:
-        return TrackingScores(
-            self.clear + other.clear, self.identity + other.identity, self.hota + other.hota
-        )
+        return TrackingScores(self.clear + other.clear, self.identity + other.identity, self.hota + other.hota)
 
     def summary(self) -> dict[str, Any]:
         """Flat dict of headline figures (ratios in [0, 1], counts as ints) for JSON responses."""
@@ -61,9 +59,7 @@ class TrackingScores:
 def evaluate_sequence(gt: MOTSequence, tracker: MOTSequence, *, iou_threshold: float = 0.5) -> TrackingScores:
     """Score one sequence; CLEAR and Identity match at `iou_threshold`, HOTA over all alphas."""
     data = prepare_sequence(gt, tracker)
-    return TrackingScores(
-        clear_counts(data, iou_threshold), identity_counts(data, iou_threshold), hota_counts(data)
-    )
+    return TrackingScores(clear_counts(data, iou_threshold), identity_counts(data, iou_threshold), hota_counts(data))
 
 
 def combine(scores: Iterable[TrackingScores]) -> TrackingScores:

@@ -40,14 +40,10 @@ class PinholeCamera:
         if self.width < 64 or self.height < 64 or self.focal_px <= 0:
             raise SceneConfigError(f"camera {self.name!r} needs >= 64x64 pixels and a positive focal length")
         yaw, pitch = math.radians(self.yaw_deg), math.radians(self.pitch_deg)
-        forward = np.array(
-            [math.cos(pitch) * math.cos(yaw), math.cos(pitch) * math.sin(yaw), -math.sin(pitch)]
-        )
+        forward = np.array([math.cos(pitch) * math.cos(yaw), math.cos(pitch) * math.sin(yaw), -math.sin(pitch)])
         right = np.array([math.sin(yaw), -math.cos(yaw), 0.0])
         down = np.cross(forward, right)
-        k = np.array(
-            [[self.focal_px, 0, self.width / 2], [0, self.focal_px, self.height / 2], [0, 0, 1]], dtype=float
-        )
+        k = np.array([[self.focal_px, 0, self.width / 2], [0, self.focal_px, self.height / 2], [0, 0, 1]], dtype=float)
         object.__setattr__(self, "rotation", np.stack([right, down, forward]))
         object.__setattr__(self, "intrinsics", k)
 

@@ -41,9 +41,7 @@ class BoTSORT(ByteTrack):
     kalman_mode: Mode = "xywh"
     config: BoTSORTConfig
 
-    def __init__(
-        self, config: BoTSORTConfig | None = None, *, embedder: AppearanceEmbedder | None = None
-    ) -> None:
+    def __init__(self, config: BoTSORTConfig | None = None, *, embedder: AppearanceEmbedder | None = None) -> None:
         cfg = config or BoTSORTConfig()
         self.embedder = embedder or ColorStripeEmbedder()
         self.cmc = CameraMotionCompensator(cfg.cmc_method, downscale=cfg.cmc_downscale)
@@ -71,18 +69,14 @@ class BoTSORT(ByteTrack):
         for i, t in enumerate(tracks):
             t.mean, t.cov = mean[i], cov[i]
 
-    def _first_stage_cost(
-        self, tracks: list[TrackedObject], boxes: Array, scores: Array, feats: Array | None
-    ) -> Array:
+    def _first_stage_cost(self, tracks: list[TrackedObject], boxes: Array, scores: Array, feats: Array | None) -> Array:
         cfg = self.config
         iou_cost = 1.0 - iou_xyxy(self._boxes(tracks), boxes)
         far = iou_cost > cfg.proximity_thresh
         cost = fuse_score(iou_cost, scores) if cfg.fuse_score else iou_cost
         if feats is None or not tracks or not len(boxes):
             return cost
-        track_feats = np.stack(
-            [t.feature if t.feature is not None else np.zeros(feats.shape[1]) for t in tracks]
-        )
+        track_feats = np.stack([t.feature if t.feature is not None else np.zeros(feats.shape[1]) for t in tracks])
         emb = cosine_distance(track_feats, feats) / 2.0
         emb[emb > cfg.appearance_thresh] = 1.0
         emb[far] = 1.0

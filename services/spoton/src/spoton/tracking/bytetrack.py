@@ -71,9 +71,7 @@ class ByteTrack:
     def _compensate(self, tracks: list[TrackedObject], frame: npt.NDArray[np.uint8] | None) -> None:
         return None
 
-    def _first_stage_cost(
-        self, tracks: list[TrackedObject], boxes: Array, scores: Array, feats: Array | None
-    ) -> Array:
+    def _first_stage_cost(self, tracks: list[TrackedObject], boxes: Array, scores: Array, feats: Array | None) -> Array:
         cost = 1.0 - iou_xyxy(self._boxes(tracks), boxes)
         return fuse_score(cost, scores) if self.config.fuse_score else cost
 
@@ -139,9 +137,7 @@ class ByteTrack:
         for ti, di in matches:
             t, d = pool[ti], hi_idx[di]
             was_lost = t.state == TrackState.LOST
-            self._update(
-                t, boxes[d], float(scores[d]), int(classes[d]), None if hi_feats is None else hi_feats[di]
-            )
+            self._update(t, boxes[d], float(scores[d]), int(classes[d]), None if hi_feats is None else hi_feats[di])
             (refound if was_lost else activated).append(t)
 
         # Stage 2: tracked (not lost) leftovers vs low-score detections, IoU only.
@@ -166,9 +162,7 @@ class ByteTrack:
         matches3, u_unconf, u_det3 = linear_assignment(cost3, cfg.unconfirmed_match_thresh)
         for ti, di in matches3:
             t, d = unconfirmed[ti], rest[di]
-            self._update(
-                t, boxes[d], float(scores[d]), int(classes[d]), None if rest_feats is None else rest_feats[di]
-            )
+            self._update(t, boxes[d], float(scores[d]), int(classes[d]), None if rest_feats is None else rest_feats[di])
             activated.append(t)
         for ti in u_unconf:
             unconfirmed[ti].state = TrackState.REMOVED

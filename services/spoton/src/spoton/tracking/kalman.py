@@ -19,9 +19,7 @@ Mode = Literal["xyah", "xywh"]
 
 
 class KalmanBoxFilter:
-    def __init__(
-        self, mode: Mode = "xyah", *, std_position: float = 1 / 20, std_velocity: float = 1 / 160
-    ) -> None:
+    def __init__(self, mode: Mode = "xyah", *, std_position: float = 1 / 20, std_velocity: float = 1 / 160) -> None:
         if mode not in ("xyah", "xywh"):
             raise ValueError(f"mode must be 'xyah' or 'xywh'; got {mode!r}")
         self.mode: Mode = mode

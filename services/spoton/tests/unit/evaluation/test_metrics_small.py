@@ -27,8 +27,7 @@ def test_perfect_tracker_scores_one_everywhere() -> None:
 
 def test_identity_swap_halfway_is_one_switch_per_target() -> None:
     hyp = seq(
-        [(f, 1 if f <= 5 else 2, 0, 0) for f in range(1, 11)]
-        + [(f, 2 if f <= 5 else 1, 50, 0) for f in range(1, 11)]
+        [(f, 1 if f <= 5 else 2, 0, 0) for f in range(1, 11)] + [(f, 2 if f <= 5 else 1, 50, 0) for f in range(1, 11)]
     )
     s = evaluate_sequence(GT, hyp).summary()
     assert s["IDSW"] == 2

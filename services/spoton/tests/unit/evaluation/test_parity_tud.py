@@ -77,9 +77,7 @@ HOTA = {
 @pytest.fixture(scope="module")
 def scores(mot_fixtures: Path) -> dict[str, TrackingScores]:
     out = {
-        name: evaluate_sequence(
-            read_mot(mot_fixtures / name / "gt.txt"), read_mot(mot_fixtures / name / "test.txt")
-        )
+        name: evaluate_sequence(read_mot(mot_fixtures / name / "gt.txt"), read_mot(mot_fixtures / name / "test.txt"))
         for name in SEQUENCES
     }
     out["OVERALL"] = combine(out[name] for name in SEQUENCES)

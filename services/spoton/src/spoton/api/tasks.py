@@ -1,0 +1,204 @@
+"""Processing tasks (start, status with progress, list, stop) and video uploads."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Query, UploadFile
+from sqlalchemy import select
+
+from spoton.adapters.object_store import validate_key
+from spoton.api.deps import INT32_MAX, Operator, State, TaskId, Viewer
+from spoton.api.schemas import TaskIn, TaskOut
+from spoton.api.state import AppState
+from spoton.db import Camera, Environment, Task, record_audit
+from spoton.errors import FeatureDisabledError, InvalidInputError, InvalidVideoError, NotFoundError
+from spoton.geometry import Homography
+from spoton.pipeline import FrameSource, JobStatus, MultiVideoSource, SyntheticSource, VideoFileSource, probe_video
+from spoton.scene import demo_cameras, demo_scene
+
+__all__ = ["router", "task_out"]
+
+router = APIRouter(tags=["tasks"])
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v"}
+
+
+def task_out(task: Task, live: tuple[int, int] | None = None) -> TaskOut:
+    done, total = live if live is not None else (task.frames_done, task.frames_total)
+    progress = 1.0 if task.status == JobStatus.COMPLETED else (done / total if total else 0.0)
+    return TaskOut(
+        id=task.id, environment_id=task.environment_id, source=task.source, status=task.status,
+        progress=round(min(progress, 1.0), 4), frames_done=done, frames_total=total, params=task.params,
+        stats=task.stats, error=task.error, created_by=task.created_by, created_at=task.created_at,
+        started_at=task.started_at, finished_at=task.finished_at,
+    )  # fmt: skip
+
+
+def _uploads(state: AppState) -> Path:
+    path = state.settings.DATA_DIR / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@router.post("/videos", status_code=201)
+async def upload_video(file: UploadFile, user: Operator, state: State) -> dict[str, Any]:
+    """Store an uploaded video under a random name (the client's file name is never used as a path)."""
+    suffix = Path(file.filename or "").suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise InvalidVideoError(f"video must be one of {', '.join(sorted(VIDEO_SUFFIXES))}; got {suffix or 'none'!r}")
+    video_id = secrets.token_hex(16)
+    target = _uploads(state) / f"{video_id}{suffix}"
+    with target.open("wb") as out:
+        while chunk := await file.read(1 << 20):
+            out.write(chunk)
+    try:
+        info = await asyncio.get_running_loop().run_in_executor(None, probe_video, target)
+    except InvalidVideoError:
+        target.unlink(missing_ok=True)
+        raise
+    async with state.db.session() as session:
+        record_audit(session, actor=user.username, action="video.upload", target=f"video:{video_id}",
+                     details={"bytes": target.stat().st_size}, client_ip=user.client_ip)  # fmt: skip
+        await session.commit()
+    return {"video_id": video_id, "width": info.width, "height": info.height, "fps": info.fps,
+            "frames": info.frame_count}  # fmt: skip
+
+
+async def _video_path(state: AppState, video_id: str | None, path: str | None, s3_key: str | None = None) -> Path:
+    if sum(x is not None for x in (video_id, path, s3_key)) != 1:
+        raise InvalidInputError("a video needs exactly one of video_id, path or s3_key")
+    if s3_key is not None:
+        if state.object_store is None:
+            raise FeatureDisabledError("S3 is not configured: set S3_BUCKET_NAME (and S3_ENDPOINT_URL)")
+        validate_key(s3_key)
+        return await asyncio.to_thread(state.object_store.fetch, s3_key)  # type: ignore[no-any-return]
+    if video_id is not None:
+        matches = sorted(_uploads(state).glob(f"{video_id}.*"))
+        if not matches:
+            raise NotFoundError("video", video_id)
+        return matches[0]
+    root = state.settings.media_root.resolve()
+    candidate = (root / str(path)).resolve()
+    if not candidate.is_relative_to(root):
+        raise InvalidInputError("path must stay inside MEDIA_ROOT")
+    return candidate
+
+
+async def _environment_homographies(state: AppState, env_id: int | None) -> dict[str, Homography | None]:
+    if env_id is None:
+        return {}
+    async with state.db.session() as session:
+        if await session.get(Environment, env_id) is None:
+            raise NotFoundError("environment", env_id)
+        cams = (await session.execute(select(Camera).where(Camera.environment_id == env_id))).scalars().all()
+    return {c.name: None if c.homography is None else Homography(np.asarray(c.homography)) for c in cams}
+
+
+@router.post("/tasks", response_model=TaskOut, status_code=202)
+async def start_task(body: TaskIn, user: Operator, state: State) -> TaskOut:
+    homographies = await _environment_homographies(state, body.environment_id)
+    make_source: Callable[[], FrameSource]
+    if body.source == "synthetic":
+        scene_cams = ("cam_a1", "cam_a2", "cam_b", "cam_c")
+        cameras = tuple(body.cameras or scene_cams)
+        unknown = set(cameras) - set(scene_cams)
+        if unknown or len(set(cameras)) != len(cameras):
+            raise InvalidInputError(f"synthetic cameras must be distinct names from {', '.join(scene_cams)}")
+        params: dict[str, Any] = body.model_dump(include={"num_frames", "num_people", "seed", "width", "height"}) | {
+            "cameras": list(cameras)
+        }
+        if body.environment_id is None:
+            # No environment: use the scene's exact floor homographies.
+            homographies = {c.name: Homography(c.image_to_floor) for c in demo_cameras(body.width, body.height)}
+
+        def make_source() -> FrameSource:
+            scene = demo_scene(
+                num_people=body.num_people, num_frames=body.num_frames, seed=body.seed,
+                width=body.width, height=body.height,
+            )  # fmt: skip
+            return SyntheticSource(scene, cameras)
+
+        frames_total = body.num_frames
+    elif body.videos is not None:
+        if body.video_id is not None or body.path is not None or body.s3_key is not None:
+            raise InvalidInputError("give either videos or video_id/path/s3_key, not both")
+        refs = [(v.camera, await _video_path(state, v.video_id, v.path, v.s3_key)) for v in body.videos]
+        probe = await asyncio.get_running_loop().run_in_executor(None, MultiVideoSource, refs)
+        params = {"videos": [v.model_dump() for v in body.videos], "max_frames": body.max_frames,
+                  "camera_fps": probe.camera_fps}  # fmt: skip
+        max_ticks = body.max_frames
+
+        def make_source() -> FrameSource:
+            multi = MultiVideoSource(refs)
+            if max_ticks:
+                multi.num_frames = min(multi.num_frames, max_ticks)
+            return multi
+
+        frames_total = min(probe.num_frames, max_ticks) if max_ticks else probe.num_frames
+    else:
+        path = await _video_path(state, body.video_id, body.path, body.s3_key)
+        info = await asyncio.get_running_loop().run_in_executor(None, probe_video, path)
+        params = {"camera": body.camera, "video_id": body.video_id, "path": body.path, "s3_key": body.s3_key,
+                  "max_frames": body.max_frames}  # fmt: skip
+        camera, max_frames = body.camera, body.max_frames
+
+        def make_source() -> FrameSource:
+            return VideoFileSource(path, camera, max_frames=max_frames)
+
+        frames_total = min(info.frame_count, body.max_frames) if body.max_frames else info.frame_count
+    task_id = secrets.token_hex(16)
+    async with state.db.session() as session:
+        task = Task(
+            id=task_id, environment_id=body.environment_id, source=body.source, params=params,
+            status=JobStatus.QUEUED, frames_total=frames_total, created_by=user.username,
+        )  # fmt: skip
+        session.add(task)
+        record_audit(session, actor=user.username, action="task.start", target=f"task:{task_id}",
+                     details={"source": body.source}, client_ip=user.client_ip)  # fmt: skip
+        await session.commit()
+    state.jobs.start(task_id, make_source, homographies)
+    return task_out(task)
+
+
+@router.get("/tasks", response_model=list[TaskOut])
+async def list_tasks(
+    user: Viewer,
+    state: State,
+    status: str | None = Query(default=None, pattern="^(queued|running|completed|failed|stopped)$"),
+    limit: int = Query(default=50, ge=1, le=500),
+    offset: int = Query(default=0, ge=0, le=INT32_MAX),
+) -> list[TaskOut]:
+    query = select(Task).order_by(Task.created_at.desc(), Task.id).limit(limit).offset(offset)
+    if status is not None:
+        query = query.where(Task.status == status)
+    async with state.db.session() as session:
+        tasks = (await session.execute(query)).scalars().all()
+    return [task_out(t, state.jobs.progress(t.id)) for t in tasks]
+
+
+@router.get("/tasks/{task_id}", response_model=TaskOut)
+async def get_task(task_id: TaskId, user: Viewer, state: State) -> TaskOut:
+    async with state.db.session() as session:
+        task = await session.get(Task, task_id)
+    if task is None:
+        raise NotFoundError("task", task_id)
+    return task_out(task, state.jobs.progress(task_id))
+
+
+@router.post("/tasks/{task_id}/stop", response_model=TaskOut, status_code=202)
+async def stop_task(task_id: TaskId, user: Operator, state: State) -> TaskOut:
+    async with state.db.session() as session:
+        task = await session.get(Task, task_id)
+        if task is None:
+            raise NotFoundError("task", task_id)
+        record_audit(session, actor=user.username, action="task.stop", target=f"task:{task_id}",
+                     client_ip=user.client_ip)  # fmt: skip
+        await session.commit()
+    state.jobs.request_stop(task_id)  # a finished task stays as it is; stopping is idempotent
+    return task_out(task, state.jobs.progress(task_id))

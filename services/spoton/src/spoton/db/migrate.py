@@ -1,0 +1,24 @@
+"""Run Alembic on a connection we already hold (the cookbook's "sharing a connection" recipe)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+
+__all__ = ["alembic_config", "upgrade_head"]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_head(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "head")
