@@ -94,7 +94,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
         title="SpotOn — multi-camera tracking and analytics",
         port=LOCAL_PORTS["spoton"],
         serve=("spoton", "serve"),
-        main_path="/dashboard/",
+        docs_path="/api/v1/docs",
+        main_path="/dashboard",
         env=lambda urls: {"REDIS_URL": urls.redis_shared},
     ),
     ServiceSpec(
