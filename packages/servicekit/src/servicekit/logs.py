@@ -61,6 +61,7 @@ def configure_logging(
     gunicorn, Django, libraries) pass through the same processors via ProcessorFormatter.
     """
     shared: list[structlog.types.Processor] = [
+        _logger_name_field,
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -116,6 +117,14 @@ def _add_service(service: str) -> structlog.types.Processor:
 
 
 def get_logger(name: str | None = None) -> Any:
-    """A structlog logger; `name` becomes the `logger` field."""
-    logger = structlog.get_logger()
-    return logger.bind(logger=name) if name else logger
+    """A lazy structlog logger (safe at import time: it uses the configuration current when it
+    logs); `name` becomes the `logger` field. Hot paths may `.bind()` it once after configuring."""
+    return structlog.get_logger(logger_name=name) if name else structlog.get_logger()
+
+
+def _logger_name_field(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # structlog reserves `logger` as a keyword of get_logger, so names travel as `logger_name`.
+    name = event_dict.pop("logger_name", None)
+    if name is not None:
+        event_dict.setdefault("logger", name)
+    return event_dict

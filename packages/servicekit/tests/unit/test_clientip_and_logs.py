@@ -38,3 +38,15 @@ def test_json_logs_carry_request_id_and_mask_secrets(capsys: pytest.CaptureFixtu
     assert secret not in json.dumps(lines)
     assert lines[1]["logger"] == "uvicorn.error"
     assert lines[1]["request_id"] == "req-1"
+
+
+def test_loggers_made_at_import_time_follow_the_later_configuration(capsys: pytest.CaptureFixture[str]) -> None:
+    from servicekit.logs import get_logger
+
+    early = get_logger("made.at.import")  # before configure_logging, as module-level loggers are
+    configure_logging(level="INFO", json=True, service="unit")
+    early.info("hello", answer=42)
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["event"] == "hello"
+    assert line["logger"] == "made.at.import"
+    assert line["service"] == "unit"

@@ -15,7 +15,7 @@ class AccessLogMiddleware:
     def __init__(self, app: ASGIApp, *, proxies: TrustedProxies) -> None:
         self.app = app
         self.proxies = proxies
-        self.log = get_logger("servicekit.access")
+        self.log = get_logger("servicekit.access").bind()  # concrete once: logging is configured by now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
