@@ -19,14 +19,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from servicekit import Health, ReadinessCheck, envelope, metrics_for
+from servicekit import Health, ReadinessCheck, configure_logging, envelope, metrics_for
 from servicekit.asgi import ASGIApp
 from servicekit.clientip import TrustedProxies
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from capstore.config import Settings, fault_admin_check
 from capstore.errors import CapstoreError
-from capstore.http_errors import AdminForbidden, AdminUnauthorized, KeyNotFound, error_body, http_status
+from capstore.http_errors import (
+    AdminForbidden,
+    AdminUnauthorized,
+    FaultAdminDisabled,
+    KeyNotFound,
+    error_body,
+    http_status,
+)
 from capstore.runtime import ReadReply, Runtime, WriteReply
 from capstore.telemetry import Telemetry
 
@@ -79,6 +86,14 @@ def _read_payload(reply: ReadReply, mode: str) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or Settings()
+    # Loggers bound below (ours, servicekit's breaker listener) must see this app's log settings;
+    # envelope() configures the same way again at the end.
+    configure_logging(
+        level=settings.LOG_LEVEL,
+        json=settings.json_logs,
+        service=settings.service_name,
+        secret_values=settings.secret_values(),
+    )
     metrics = metrics_for(settings)
     telemetry = Telemetry(metrics, settings.MODE)
     runtime = Runtime(settings, telemetry)
@@ -100,6 +115,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         "AP mode: always answers, reports staleness, read-your-writes with a session token.",
         lifespan=lifespan,
     )  # fmt: skip
+    api.router.redirect_slashes = False  # an API answers the path it was asked, or 404
     api.state.runtime = runtime
     api.state.settings = settings
 
@@ -160,6 +176,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     # -- fault injection --------------------------------------------------------------------------
 
     def require_admin(request: Request) -> None:
+        if not settings.fault_admin_enabled:
+            raise FaultAdminDisabled("fault injection is off (ENABLE_FAULT_ADMIN=true turns it on)")
         token = settings.admin_token()
         if token:
             given = request.headers.get("authorization", "")
