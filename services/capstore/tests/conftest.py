@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,3 +122,63 @@ def metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], f
 @pytest.fixture
 def parse_metrics() -> Callable[[str], dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
     return metric_samples
+
+
+@dataclass
+class ServedPair:
+    cp: str
+    ap: str
+    logs: dict[str, Path]
+
+
+@pytest.fixture
+def served_pair(redis_nodes: dict[str, Any], tmp_path: Path) -> Iterator[ServedPair]:
+    """`capstore serve --mode cp` and `--mode ap` as the fleet runs them (real uvicorn processes),
+    each pointing its console at the other."""
+    from servicekit.local import free_port, wait_for_port
+
+    ports = {"cp": free_port(), "ap": free_port()}
+    processes = []
+    logs = {}
+    base_env = {k: v for k, v in os.environ.items() if k not in ("PORT", "MODE", "SECRET_KEY", "ADMIN_TOKEN")}
+    try:
+        for mode, other in (("cp", "ap"), ("ap", "cp")):
+            env = base_env | {
+                "DB_G1_URL": redis_nodes["db_g1"].url,
+                "DB_G2_URL": redis_nodes["db_g2"].url,
+                "SECRET_KEY": TEST_SECRET,
+                "NETWORK_TIMEOUT_SEC": "0.3",
+                "BREAKER_RECOVERY_TIMEOUT": "1",
+                "CONSOLE_PEER_URL": f"http://127.0.0.1:{ports[other]}",
+                "LOG_FORMAT": "json",
+            }
+            logs[mode] = tmp_path / f"{mode}.log"
+            with logs[mode].open("wb") as log:
+                processes.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "capstore.cli",
+                            "serve",
+                            "--mode",
+                            mode,
+                            "--host",
+                            "127.0.0.1",
+                            "--port",
+                            str(ports[mode]),
+                        ],
+                        cwd=tmp_path,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        for port in ports.values():
+            wait_for_port(port, timeout=20)
+        yield ServedPair(f"http://127.0.0.1:{ports['cp']}", f"http://127.0.0.1:{ports['ap']}", logs)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)
