@@ -182,3 +182,61 @@ def served_pair(redis_nodes: dict[str, Any], tmp_path: Path) -> Iterator[ServedP
             process.terminate()
         for process in processes:
             process.wait(timeout=20)
+
+
+class ThreadedServer:
+    """A real uvicorn server (lifespan on) for an ASGI app on a free loopback port, in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        import threading
+
+        import uvicorn
+        from servicekit.local import free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> ThreadedServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def threaded_app(redis_nodes: dict[str, Any]) -> Iterator[Callable[..., ThreadedServer]]:
+    """Serve capstore apps over the two nodes with real uvicorn servers in threads."""
+    from capstore.app import create_app
+    from capstore.config import Settings
+
+    servers: list[ThreadedServer] = []
+
+    def start(mode: str = "ap", **overrides: Any) -> ThreadedServer:
+        settings = Settings(
+            MODE=mode,
+            DB_G1_URL=redis_nodes["db_g1"].url,
+            DB_G2_URL=redis_nodes["db_g2"].url,
+            SECRET_KEY=TEST_SECRET,
+            RATE_LIMIT_ENABLED=False,
+            ENABLE_REQUEST_LOGGING=False,
+            **overrides,
+        )
+        server = ThreadedServer(create_app(settings)).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
