@@ -52,7 +52,9 @@ class Settings(ServiceSettings):
 
     BREAKER_FAILURE_THRESHOLD: int = Field(default=3, ge=1)
     BREAKER_FAILURE_WINDOW: float = Field(default=10.0, gt=0)
-    BREAKER_RECOVERY_TIMEOUT: float = Field(default=5.0, gt=0)
+    BREAKER_RECOVERY_TIMEOUT: float = Field(default=0.5, gt=0)
+    """A node that comes back is probed this soon (AP replication waits for it: convergence after a
+    heal); a probe costs one caller at most NETWORK_TIMEOUT_SEC."""
     SESSION_WAIT_MS: float = Field(default=200.0, ge=0, le=10_000)
     ANTI_ENTROPY_INTERVAL_SEC: float = Field(default=1.0, gt=0)
     MAX_LOG_LEN: int = Field(default=100_000, ge=100)
