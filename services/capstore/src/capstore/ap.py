@@ -198,9 +198,7 @@ class APCoordinator:
                         node=node.node_id,
                         timestamp=time.time(),
                     )
-                    return APWriteAck(
-                        key, record.version, node.node_id, result.log_id, self.signer.encode(token)
-                    )
+                    return APWriteAck(key, record.version, node.node_id, result.log_id, self.signer.encode(token))
                 self.clock.observe(result.version)  # a newer replicated write: a local write must win
         raise NoNodeAvailable(f"no node took the write of {key!r}: {'; '.join(failures)}")
 
@@ -354,9 +352,7 @@ class APCoordinator:
         """Compare digest buckets; copy the newer record of every differing key both ways."""
         digests_a, digests_b = await a.digests(), await b.digests()
         differing = [
-            bucket
-            for bucket in set(digests_a) | set(digests_b)
-            if digests_a.get(bucket) != digests_b.get(bucket)
+            bucket for bucket in set(digests_a) | set(digests_b) if digests_a.get(bucket) != digests_b.get(bucket)
         ]
         copied = 0
         for bucket in sorted(differing):

@@ -29,9 +29,7 @@ class BackupInfo:
     size_bytes: int
 
 
-async def backup_node(
-    node: RedisNode, data_dir: Path, dest_dir: Path, *, dbfilename: str = "dump.rdb"
-) -> BackupInfo:
+async def backup_node(node: RedisNode, data_dir: Path, dest_dir: Path, *, dbfilename: str = "dump.rdb") -> BackupInfo:
     """BGSAVE, wait for it, and copy the RDB to `dest_dir/<node>-<UTC time>.rdb`."""
     started = time.time()  # the RDB is a fork-time snapshot taken after this: a safe recovery point
     await node.bgsave()
@@ -52,10 +50,6 @@ async def enable_aof(node: RedisNode, timeout_s: float = 60.0) -> None:
     async with asyncio.timeout(timeout_s):
         while True:
             info = await node.info("persistence")
-            if (
-                "aof_enabled:1" in info
-                and "aof_rewrite_in_progress:0" in info
-                and "aof_rewrite_scheduled:0" in info
-            ):
+            if "aof_enabled:1" in info and "aof_rewrite_in_progress:0" in info and "aof_rewrite_scheduled:0" in info:
                 return
             await asyncio.sleep(0.05)

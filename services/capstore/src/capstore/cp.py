@@ -113,9 +113,7 @@ class CPCoordinator:
                     self._failed(backup, error)
                     # The primary was not touched, and nothing copies a backup value to the
                     # primary: whatever the backup did, the write can never be read.
-                    raise self._refused(
-                        key, WriteOutcome.NOT_APPLIED, f"backup {backup.node_id}: {error}"
-                    ) from error
+                    raise self._refused(key, WriteOutcome.NOT_APPLIED, f"backup {backup.node_id}: {error}") from error
                 if not result.applied:
                     superseded_by = result.version
                     break
@@ -127,9 +125,7 @@ class CPCoordinator:
                     outcome = WriteOutcome.UNKNOWN if error.maybe_applied else WriteOutcome.NOT_APPLIED
                     raise self._refused(key, outcome, f"primary {self.primary.node_id}: {error}") from error
                 if result.applied:
-                    self.events(
-                        events.WRITE, mode="cp", key=key, version=record.version, timestamp=time.time()
-                    )
+                    self.events(events.WRITE, mode="cp", key=key, version=record.version, timestamp=time.time())
                     return CPWriteAck(key, record.version, attempt)
                 superseded_by = result.version
             # Another writer holds a newer version: move our clock past it and write again, so a

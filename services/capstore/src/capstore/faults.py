@@ -88,9 +88,7 @@ class FaultProxy:
         return self
 
     async def _listen(self) -> None:
-        self._server = await asyncio.start_server(
-            self._accept, self.listen_host, self.port, reuse_address=True
-        )
+        self._server = await asyncio.start_server(self._accept, self.listen_host, self.port, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -162,9 +160,7 @@ class FaultProxy:
             # A blackholed network does not complete the upstream handshake either.
             await self._gate(time.monotonic())
             try:
-                upstream_reader, upstream_writer = await asyncio.open_connection(
-                    self.target_host, self.target_port
-                )
+                upstream_reader, upstream_writer = await asyncio.open_connection(self.target_host, self.target_port)
             except OSError:
                 writer.transport.abort()
                 return

@@ -174,9 +174,7 @@ class HistoryRecorder:
         return result
 
 
-_ETCD = re.compile(
-    r"^INFO\s+jepsen\.util\s+-\s+(\d+)\s+:(invoke|ok|fail|info)\s+:(read|write|cas)\s+(.*?)\s*$"
-)
+_ETCD = re.compile(r"^INFO\s+jepsen\.util\s+-\s+(\d+)\s+:(invoke|ok|fail|info)\s+:(read|write|cas)\s+(.*?)\s*$")
 _CAS_ARGS = re.compile(r"\[(\d+)\s+(\d+)\]")
 
 

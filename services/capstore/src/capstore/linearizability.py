@@ -214,9 +214,7 @@ def _check_partition(model: Model, operations: Sequence[Operation], deadline: fl
     return True
 
 
-def check_operations(
-    model: Model, operations: Sequence[Operation], timeout_s: float | None = None
-) -> CheckResult:
+def check_operations(model: Model, operations: Sequence[Operation], timeout_s: float | None = None) -> CheckResult:
     """Check a history of operations; `timeout_s` bounds the whole search (verdict UNKNOWN then)."""
     started = time.monotonic()
     deadline = started + timeout_s if timeout_s is not None else math.inf

@@ -144,9 +144,7 @@ class RedisNode:
             raise
         except Exception as error:
             if not invoked:  # the breaker refused without trying
-                raise NodeUnavailable(
-                    self.node_id, f"circuit breaker open ({error})", maybe_applied=False
-                ) from error
+                raise NodeUnavailable(self.node_id, f"circuit breaker open ({error})", maybe_applied=False) from error
             raise
 
     async def _run(self, commands: Sequence[Sequence[Any]], read_timeout_s: float | None = None) -> list[Any]:
@@ -164,9 +162,7 @@ class RedisNode:
             error.maybe_applied = True
             raise
 
-    async def _run_once(
-        self, commands: Sequence[Sequence[Any]], read_timeout_s: float | None = None
-    ) -> list[Any]:
+    async def _run_once(self, commands: Sequence[Sequence[Any]], read_timeout_s: float | None = None) -> list[Any]:
         """Send commands on one connection (pipelined) and return their replies; error replies are
         returned as `ResponseError` instances so callers can handle NOSCRIPT and missing keys."""
         sent = False
@@ -196,17 +192,13 @@ class RedisNode:
                 # (a known race in timeout helpers): honour the cancellation, not the error.
                 raise asyncio.CancelledError from error
             if isinstance(error, redis_errors.BusyLoadingError):  # rejected before running
-                raise NodeUnavailable(
-                    self.node_id, "node is loading its dataset", maybe_applied=False
-                ) from error
+                raise NodeUnavailable(self.node_id, "node is loading its dataset", maybe_applied=False) from error
             if isinstance(error, redis_errors.InvalidResponse):
                 raise NodeUnavailable(self.node_id, f"protocol error: {error}", maybe_applied=sent) from error
             if isinstance(error, _TIMEOUT_ERRORS):
                 raise NodeTimeout(self.node_id, f"no reply within {timeout}s", maybe_applied=sent) from error
             if isinstance(error, _CONNECTION_ERRORS):
-                raise NodeUnavailable(
-                    self.node_id, f"connection failed: {error}", maybe_applied=sent
-                ) from error
+                raise NodeUnavailable(self.node_id, f"connection failed: {error}", maybe_applied=sent) from error
             raise
         finally:
             if connection is not None:
@@ -256,9 +248,7 @@ class RedisNode:
 
     # -- data -------------------------------------------------------------------------------------
 
-    async def write(
-        self, key: str, record: Record, *, log: bool = False, durable: bool = False
-    ) -> WriteResult:
+    async def write(self, key: str, record: Record, *, log: bool = False, durable: bool = False) -> WriteResult:
         """Version-guarded write. `log` appends it to this node's replication log in the same step;
         `durable` also waits for the AOF fsync where Redis offers WAITAOF (>= 7.2)."""
         bucket = bucket_of(key)
@@ -286,9 +276,7 @@ class RedisNode:
             if int(local[0]) < 1:
                 raise NodeTimeout(self.node_id, "AOF fsync not confirmed in time", maybe_applied=True)
 
-    async def read(
-        self, key: str, cursor_origins: Sequence[str] = ()
-    ) -> tuple[Record | None, dict[str, str]]:
+    async def read(self, key: str, cursor_origins: Sequence[str] = ()) -> tuple[Record | None, dict[str, str]]:
         """The key's record (None if never written) and this node's log cursors for `cursor_origins`."""
         reply = await self._script("read", [KV + key, *(CURSOR + origin for origin in cursor_origins)], [])
         exists, value, version, deleted = int(reply[0]), _text(reply[1]), _text(reply[2]), _text(reply[3])
@@ -306,9 +294,7 @@ class RedisNode:
 
     async def log_since(self, cursor: str, count: int) -> LogBatch:
         async def attempt() -> list[Any]:
-            return await self._run(
-                [("XRANGE", LOG, f"({cursor}", "+", "COUNT", count), ("XINFO", "STREAM", LOG)]
-            )
+            return await self._run([("XRANGE", LOG, f"({cursor}", "+", "COUNT", count), ("XINFO", "STREAM", LOG)])
 
         entries_reply, info_reply = await self._through_breaker(attempt)
         if isinstance(entries_reply, redis_errors.ResponseError):
@@ -322,9 +308,7 @@ class RedisNode:
             record = Record(None if fields["del"] == "1" else fields["v"], fields["ver"])
             entries.append(LogEntry(_text(raw_id), fields["k"], record))
         deleted_up_to = _text(info.get("max-deleted-entry-id", b"0-0"))
-        return LogBatch(
-            entries, _text(info["last-generated-id"]), stream_id_key(deleted_up_to) > stream_id_key(cursor)
-        )
+        return LogBatch(entries, _text(info["last-generated-id"]), stream_id_key(deleted_up_to) > stream_id_key(cursor))
 
     async def wait_for_log(self, cursor: str, block_ms: int) -> bool:
         """Block until the log has an entry after `cursor` (True) or `block_ms` passes (False)."""

@@ -43,9 +43,7 @@ def validate_value(value: str) -> str:
     size = len(value.encode("utf-8", errors="surrogatepass"))
     if size > MAX_VALUE_BYTES:
         raise InvalidInput(f"value is {size} bytes; the limit is {MAX_VALUE_BYTES}")
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value) or any(
-        0xD800 <= ord(ch) <= 0xDFFF for ch in value
-    ):
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value) or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
         raise InvalidInput("value must be UTF-8 text without control characters")
     return value
 

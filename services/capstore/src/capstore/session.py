@@ -60,7 +60,8 @@ class SessionSigner:
         return f"{payload}.{self._mac(payload)}"
 
     def decode(self, text: str) -> SessionToken:
-        if not isinstance(text, str) or len(text) > _MAX_TOKEN_CHARS or text.count(".") != 1:
+        # non-ASCII text is refused here: hmac.compare_digest raises TypeError on non-ASCII str
+        if not isinstance(text, str) or len(text) > _MAX_TOKEN_CHARS or text.count(".") != 1 or not text.isascii():
             raise InvalidSessionToken("session token is malformed")
         payload, mac = text.split(".")
         if not hmac.compare_digest(mac, self._mac(payload)):

@@ -136,18 +136,14 @@ async def test_ap_stays_available_keeps_sessions_and_converges(sites: Any) -> No
                     op.ok(read.value)
                     staleness.append(read.staleness_ms)
                     if key in mine and (read.version or "") < mine[key]:
-                        ryw_violations.append(
-                            f"client {cid} read {key}@{read.version} after writing {mine[key]}"
-                        )
+                        ryw_violations.append(f"client {cid} read {key}@{read.version} after writing {mine[key]}")
             await asyncio.sleep(rng.uniform(0.001, 0.006))
 
     async def nemesis() -> None:
         rng = random.Random(7)
         while not stop.is_set():
             await asyncio.sleep(rng.uniform(0.1, 0.3))
-            fault = rng.choice(
-                ["split", "isolate-a-local", "blackhole-b-local", "kill-g2", "pause-g1", "delay"]
-            )
+            fault = rng.choice(["split", "isolate-a-local", "blackhole-b-local", "kill-g2", "pause-g1", "delay"])
             faults_applied.append(fault)
             if fault == "split":  # the two sites cannot see each other's node
                 await a.proxies[1].drop()

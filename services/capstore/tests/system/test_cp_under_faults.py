@@ -28,9 +28,7 @@ KEYS = [f"k{i}" for i in range(6)]
 
 async def test_cp_is_linearizable_and_loses_no_acknowledged_write(redis_server_factory: Any) -> None:
     servers = [redis_server_factory(name, appendonly=True) for name in ("g1", "g2")]
-    proxies = [
-        await FaultProxy("127.0.0.1", s.port, name=f"app->{s.directory.name}").start() for s in servers
-    ]
+    proxies = [await FaultProxy("127.0.0.1", s.port, name=f"app->{s.directory.name}").start() for s in servers]
     nodes = [RedisNode(f"g{i + 1}", p.url, timeout_s=0.25) for i, p in enumerate(proxies)]
     coordinator = CPCoordinator(nodes[0], [nodes[1]], HybridClock("cp"))
     recorder = HistoryRecorder()
@@ -140,9 +138,7 @@ async def test_cp_is_linearizable_and_loses_no_acknowledged_write(redis_server_f
             for node in direct:
                 record, _ = await node.read(key)
                 assert record is not None, f"{key} lost on {node.node_id}"
-                assert record.version >= newest_version, (
-                    f"{key}: acknowledged {newest_version} lost on {node.node_id}"
-                )
+                assert record.version >= newest_version, f"{key}: acknowledged {newest_version} lost on {node.node_id}"
                 if record.version == newest_version:
                     assert record.value == newest_value
         print(

@@ -86,9 +86,7 @@ def test_delete_and_append() -> None:
         get(1, "k", None, 8, 9),
     ]
     assert check_operations(KVModel(), history).verdict is CheckVerdict.OK
-    assert (
-        check_operations(KVModel(), [*history[:2], get(1, "k", "yx", 4, 5)]).verdict is CheckVerdict.ILLEGAL
-    )
+    assert check_operations(KVModel(), [*history[:2], get(1, "k", "yx", 4, 5)]).verdict is CheckVerdict.ILLEGAL
 
 
 def test_register_cas_events() -> None:
@@ -172,9 +170,7 @@ def test_history_without_verdict_is_empty(histories_dir: Path) -> None:
 def test_kv_histories(histories_dir: Path, name: str) -> None:
     events = read_jepsen_kv_log(histories_dir / "kv" / f"{name}.txt")
     calls = [event for event in events if event.kind is EventKind.CALL]
-    assert (
-        len(calls) * 2 == len(events) == len((histories_dir / "kv" / f"{name}.txt").read_text().splitlines())
-    )
+    assert len(calls) * 2 == len(events) == len((histories_dir / "kv" / f"{name}.txt").read_text().splitlines())
     result = check_events(KVModel(missing=""), events, timeout_s=KV_TIMEOUT_S)
     assert result.verdict is not CheckVerdict.UNKNOWN, f"{name} not decided within {KV_TIMEOUT_S}s"
     expected = CheckVerdict.OK if name.endswith("-ok") else CheckVerdict.ILLEGAL

@@ -9,9 +9,7 @@ from capstore.records import MAX_KEY_LENGTH, MAX_VALUE_BYTES, validate_key, vali
 def test_exported_members_are_what_we_meant() -> None:
     module_type = type(capstore)
     public = {
-        name
-        for name, obj in vars(capstore).items()
-        if not name.startswith("_") and not isinstance(obj, module_type)
+        name for name, obj in vars(capstore).items() if not name.startswith("_") and not isinstance(obj, module_type)
     }
     assert public == set(capstore.__all__)
     for name in capstore.__all__:

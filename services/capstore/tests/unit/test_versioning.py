@@ -26,9 +26,7 @@ def test_encode_decode_round_trip() -> None:
     assert Version.decode(version.encode().encode()) == version
 
 
-@pytest.mark.parametrize(
-    "text", ["", "12.3.g1", "1700000000123.00000042.G1", "x" * 30, "1700000000123.00000042."]
-)
+@pytest.mark.parametrize("text", ["", "12.3.g1", "1700000000123.00000042.G1", "x" * 30, "1700000000123.00000042."])
 def test_decode_rejects_malformed(text: str) -> None:
     with pytest.raises(InvalidVersion):
         Version.decode(text)
