@@ -115,7 +115,6 @@ def _rendered_nginx(directory: Path, ports: dict[str, int], cp: str, ap: list[st
 
 @pytest.mark.nginx
 @pytest.mark.redis
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
 def test_nginx_config_is_valid_and_keeps_a_client_on_one_instance(threaded_app: Any, tmp_path: Path) -> None:
     cp = threaded_app("cp")
     ap = [threaded_app("ap"), threaded_app("ap")]

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyArchimate  # a dev dependency, always installed
 import pytest
 from dot2archimate import ConvertOptions, convert
-
-pyArchimate = pytest.importorskip("pyArchimate")  # a dev dependency: always installed in CI
 
 SHOP = Path(__file__).resolve().parents[1] / "fixtures" / "golden" / "shop.dot"
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -95,7 +94,6 @@ def _rendered_nginx(directory: Path, nginx_port: int, mapmap_port: int) -> str:
 
 
 @pytest.mark.nginx
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
 def test_nginx_config_is_valid_and_serves_cache_hits(tmp_path: Path) -> None:
     app = create_app(Settings(ENABLE_REQUEST_LOGGING=False))
     mapmap = ThreadedServer(app).start()
