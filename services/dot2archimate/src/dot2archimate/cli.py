@@ -1,4 +1,4 @@
-"""`dot2archimate` command line: convert, batch, rules check (serve/check are added by the app layer)."""
+"""`dot2archimate` command line: convert, batch, rules check, and servicekit's serve / check --deploy."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import click
+from servicekit.cli import service_cli
 
 from .batch import BatchJob, run_batch
+from .config import Settings, web_checks
 from .convert import OUTPUT_FORMATS, ConvertOptions, convert
 from .errors import Dot2ArchimateError, RelationshipPolicyError
 from .layout import ENGINES, LayoutOptions
@@ -31,9 +33,7 @@ def _load_rules(spec: str | None) -> tuple[RuleSet | None, bytes | None, str]:
     return load_rules(text, origin=str(path)), text, str(path)
 
 
-def _layout(
-    no_layout: bool, engine: str, timeout: float, max_view_nodes: int, workers: int
-) -> LayoutOptions | None:
+def _layout(no_layout: bool, engine: str, timeout: float, max_view_nodes: int, workers: int) -> LayoutOptions | None:
     if no_layout:
         return None
     return LayoutOptions(engine=engine, timeout_s=timeout, max_view_nodes=max_view_nodes, workers=workers)
@@ -60,10 +60,14 @@ def common_options(fn):  # type: ignore[no-untyped-def]
     return fn
 
 
-@click.group()
-@click.version_option(package_name="dot2archimate")
-def main() -> None:
-    """DOT and terraform graphs to ArchiMate 3.2 (Open Group exchange XML, Archi .archimate, Archi CSV)."""
+main = service_cli(
+    "dot2archimate",
+    settings_factory=Settings,
+    app_factory_path="dot2archimate.app:asgi",
+    extra_checks=[web_checks],
+    help_text="DOT and terraform graphs to ArchiMate 3.2 (Open Group exchange XML, Archi .archimate, Archi CSV).",
+)
+main = click.version_option(package_name="dot2archimate")(main)
 
 
 @main.command("convert")
@@ -208,3 +212,7 @@ def rules_check(file: Path) -> None:
         f"ok: {rs.label} (format v{rs.version}): {len(doc.get('elements') or [])} element rules, "
         f"{len(doc.get('relationships') or [])} relationship rules"
     )
+
+
+if __name__ == "__main__":
+    main()
