@@ -53,6 +53,14 @@ def new_result_id() -> str:
     return secrets.token_hex(8)
 
 
+def _bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+def _text(value: bytes | str) -> str:
+    return value if isinstance(value, str) else value.decode()
+
+
 def _check(pattern: re.Pattern[str], value: str, what: str) -> str:
     if not pattern.fullmatch(value):
         raise ValueError(f"invalid {what}")  # internal misuse: callers only pass ids they generated/verified
@@ -263,7 +271,7 @@ class RedisSessionStore:
         if raw is None:
             return None
         try:
-            data = SessionData.from_json(sid, raw)
+            data = SessionData.from_json(sid, _bytes(raw))
         except (ValueError, json.JSONDecodeError):
             await self.delete(sid)
             return None
@@ -273,7 +281,7 @@ class RedisSessionStore:
     async def _touch(self, sid: str) -> None:
         # sliding expiry for the record, the file index and every file it lists
         keys = [self._key(sid), self._files_index(sid)]
-        keys += [k.decode() if isinstance(k, bytes) else k for k in await self.client.smembers(self._files_index(sid))]
+        keys += [_text(k) for k in await self.client.smembers(self._files_index(sid))]
         async with self.client.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.expire(key, self.ttl)
@@ -294,11 +302,11 @@ class RedisSessionStore:
 
     async def get_file(self, sid: str, rid: str, name: str) -> bytes | None:
         value = await self.client.get(self._file_key(sid, rid, name))
-        return bytes(value) if value is not None else None
+        return _bytes(value) if value is not None else None
 
     async def drop_result(self, sid: str, rid: str) -> None:
         prefix = f"{self.prefix}:file:{_check(_SID, sid, 'session id')}:{_check(_RID, rid, 'result id')}:"
-        members = [m.decode() for m in await self.client.smembers(self._files_index(sid))]
+        members = [_text(m) for m in await self.client.smembers(self._files_index(sid))]
         doomed = [m for m in members if m.startswith(prefix)]
         if doomed:
             async with self.client.pipeline(transaction=True) as pipe:
@@ -307,7 +315,7 @@ class RedisSessionStore:
                 await pipe.execute()
 
     async def delete(self, sid: str) -> None:
-        members = [m.decode() for m in await self.client.smembers(self._files_index(sid))]
+        members = [_text(m) for m in await self.client.smembers(self._files_index(sid))]
         await self.client.delete(self._key(sid), self._files_index(sid), *members)
 
     async def check(self) -> dict[str, Any]:

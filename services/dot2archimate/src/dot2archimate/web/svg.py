@@ -90,12 +90,12 @@ def view_svg(model: Model, view: View) -> bytes:
             attrs["stroke_dasharray"] = _DASHED[rtype]
         if rtype != "Association":
             attrs["marker_end"] = "url(#arrow)"
-        line = _el(root, "polyline", **attrs)
+        line = _el(root, "polyline", None, **attrs)
         _el(line, "title", f"{rtype}: {rel.name}" if rel and rel.name else rtype)
     for n in leaves:
         element = elements.get(n.element)
         box(n, LAYER_OF.get(element.type, "other") if element else "other")
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
 _ALLOWED_ELEMENTS = frozenset(
@@ -157,4 +157,4 @@ def sanitize_svg(svg: bytes) -> bytes:
         raise ValueError("not an SVG document")
     copy_attrs(source, out)
     copy_children(source, out)
-    return etree.tostring(out, xml_declaration=True, encoding="UTF-8")
+    return bytes(etree.tostring(out, xml_declaration=True, encoding="UTF-8"))
