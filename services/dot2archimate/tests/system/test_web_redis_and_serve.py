@@ -104,3 +104,9 @@ def test_check_deploy(tmp_path: Path) -> None:
     )  # fmt: skip
     assert good.returncode == 0, good.stdout + good.stderr
     assert "no deployment issues found" in good.stdout
+
+
+def test_convert_commands_do_not_load_the_web_stack() -> None:
+    probe = "import sys, dot2archimate.cli; print(sorted(m for m in ('servicekit', 'fastapi') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
