@@ -449,3 +449,17 @@ def test_report_json_is_what_the_page_shows(tmp_path: Path) -> None:
     report = convert("digraph { a -> b }", ConvertOptions(layout=None)).report.to_dict()
     assert {"elements_by_type", "relationships_by_type"} <= set(report["counts"])
     assert json.dumps(report)
+
+
+async def test_big_models_are_split_into_several_view_images(web_app: Any) -> None:
+    browser = web_app(MAX_VIEW_NODES=40, PREVIEW_MAX_NODES=50)
+    text = "digraph big { " + " ".join(f"n{i} -> n{i + 1};" for i in range(119)) + " }"
+    url = await converted(browser, text=text, options="1", layout="on")  # (grid views use the core's 150)
+    page = (await browser.http.get(url)).text
+    shown = re.findall(r'src="[^"]+/files/view-(\d+)\.svg"', page)
+    assert len(shown) >= 3
+    for n in shown:
+        svg = (await browser.http.get(f"{url}/files/view-{n}.svg")).content
+        assert len(etree.fromstring(svg).findall(".//{*}rect")) <= 40
+    assert "no input preview: 120 nodes" in page
+    assert (await browser.http.get(f"{url}/files/input.svg")).status_code == 404

@@ -110,3 +110,41 @@ def test_convert_commands_do_not_load_the_web_stack() -> None:
     probe = "import sys, dot2archimate.cli; print(sorted(m for m in ('servicekit', 'fastapi') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_production_serve_under_gunicorn_shares_file_sessions_between_workers(tmp_path: Path) -> None:
+    from servicekit.local import free_port, wait_for_port
+
+    port = free_port()
+    legal = tmp_path / "legal.yaml"
+    legal.write_text("footer: Example operator\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "DATA_DIR", "REDIS_URL")}
+    env |= {"SECRET_KEY": "Zq8#mK2$vL9@pX4!rT7%wY1^bN6&cF3*", "GUNICORN_WORKERS": "2",
+            "LEGAL_SETTINGS_FILE": str(legal), "ALLOWED_HOSTS": "127.0.0.1",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dot2archimate.cli", "serve", "--production", "--host", "127.0.0.1",
+         "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, timeout=30)
+        base = f"http://127.0.0.1:{port}"
+        home = httpx.get(f"{base}/", timeout=60)
+        assert "Example operator" in home.text
+        set_cookie = home.headers["set-cookie"]
+        assert "Secure" in set_cookie  # production default (TLS ends at the proxy); sent by hand below over http
+        cookie = {"cookie": set_cookie.split(";")[0]}
+        token = CSRF.search(home.text)[1]  # type: ignore[index]
+        posted = httpx.post(f"{base}/convert", data={"csrf_token": token, "text": "digraph p { a -> b }"},
+                            headers=cookie, timeout=60)  # fmt: skip
+        assert posted.status_code == 303
+        url = posted.headers["location"]
+        # new connections land on either worker: each must find the session (no per-process state)
+        for _ in range(8):
+            assert httpx.get(f"{base}{url}", headers=cookie, timeout=30).status_code == 200
+        assert httpx.get(f"{base}{url}", timeout=30).status_code == 404  # and nobody else does
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
