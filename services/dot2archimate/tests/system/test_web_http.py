@@ -463,3 +463,30 @@ async def test_big_models_are_split_into_several_view_images(web_app: Any) -> No
         assert len(etree.fromstring(svg).findall(".//{*}rect")) <= 40
     assert "no input preview: 120 nodes" in page
     assert (await browser.http.get(f"{url}/files/input.svg")).status_code == 404
+
+
+async def test_conversions_are_bounded_and_excess_waits_then_gets_503(web_app: Any) -> None:
+    import random
+
+    rng = random.Random(7)
+    edges = " ".join(f"n{rng.randrange(600)} -> n{rng.randrange(600)};" for _ in range(1500))
+    slow = f"digraph slow {{ {edges} }}"  # dot needs far longer than LAYOUT_TIMEOUT on this
+    browsers = [web_app(GUNICORN_THREADS=1, CONVERT_QUEUE_TIMEOUT=0.3, LAYOUT_TIMEOUT=1.0, MAX_VIEW_NODES=1000,
+                        PREVIEW_MAX_NODES=0) for _ in range(2)]  # fmt: skip
+    tokens = [await b.csrf() for b in browsers]
+    started = time.perf_counter()
+    first, second = await asyncio.gather(
+        browsers[0].convert(text=slow, token=tokens[0]),
+        _after(0.05, browsers[1], tokens[1]),  # same app: the one conversion slot is taken
+    )
+    assert first.status_code == 303  # the layout fell back (sfdp/grid) inside its time limit
+    assert second.status_code == 503
+    assert "busy" in second.text
+    assert time.perf_counter() - started < 30
+    report = (await browsers[0].http.get(f"{first.headers['location']}/files/report.json")).json()
+    assert report["layout"][0]["engine"] in ("sfdp", "grid")
+
+
+async def _after(delay: float, browser: Any, token: str) -> Any:
+    await asyncio.sleep(delay)
+    return await browser.convert(text="digraph quick { a -> b }", token=token)
