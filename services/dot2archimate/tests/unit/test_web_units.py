@@ -168,3 +168,42 @@ def test_error_table() -> None:
     assert error_status(UnsafeXmlError("x")) == (422, "unsafe_xml")
     assert error_status(CsrfError("x")) == (403, "csrf_failed")
     assert error_status(SchemaValidationError(["e"])) == (500, "invalid_output")
+
+
+def test_schemas_built_while_other_threads_parse_xml_all_resolve_xml_xsd() -> None:
+    # regression: concurrent first conversions (GUNICORN_THREADS > 1) failed with "xml:lang does not resolve"
+    import threading
+
+    from dot2archimate import validate
+    from dot2archimate.xmlsafe import parse_untrusted_xml
+
+    errors: list[str] = []
+    stop = threading.Event()
+    sample = convert("digraph { a -> b }", ConvertOptions(layout=None)).output
+
+    def build() -> None:
+        try:
+            validate._schema()
+        except Exception as exc:  # the test reports every failure below
+            errors.append(repr(exc))
+
+    def parse() -> None:
+        while not stop.is_set():
+            parse_untrusted_xml(sample)
+
+    parsers = [threading.Thread(target=parse) for _ in range(2)]
+    for t in parsers:
+        t.start()
+    try:
+        for _ in range(15):
+            validate._local = threading.local()
+            threads = [threading.Thread(target=build) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        stop.set()
+        for t in parsers:
+            t.join()
+    assert errors == []
