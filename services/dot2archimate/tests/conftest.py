@@ -57,3 +57,66 @@ class _SharedXsd:
 def assert_xsd_valid(shared: Path) -> _SharedXsd:
     """Call with exchange XML bytes: fails the test unless valid against the ArchiMate XSDs."""
     return _SharedXsd(shared / "data" / "archimate")
+
+
+# ---------------------------------------------------------------- web app helpers
+
+CSRF_RE = r'name="csrf_token" value="([^"]+)"'
+
+
+class WebClient:
+    """One browser: an httpx client with its own cookie jar against `create_app(Settings(...))`."""
+
+    def __init__(self, app: object) -> None:
+        import httpx
+
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1")  # type: ignore[arg-type]
+
+    async def csrf(self) -> str:
+        import re
+
+        page = await self.http.get("/")
+        assert page.status_code == 200
+        return re.search(CSRF_RE, page.text)[1]  # type: ignore[index]
+
+    async def convert(self, *, text: str | None = None, file: tuple[str, bytes] | None = None,
+                      token: str | None = None, **fields: str):  # type: ignore[no-untyped-def]  # fmt: skip
+        data = {"csrf_token": token if token is not None else await self.csrf(), **fields}
+        if text is not None:
+            data["text"] = text
+        files = {"file": (file[0], file[1], "application/octet-stream")} if file else None
+        return await self.http.post("/convert", data=data, files=files)
+
+
+@pytest.fixture
+def web_settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Settings for a test app: DATA_DIR in tmp, quiet logs; keyword overrides."""
+    from dot2archimate.config import Settings
+
+    def make(**overrides: object) -> Settings:
+        options = {"DATA_DIR": tmp_path / "data", "ENABLE_REQUEST_LOGGING": False,
+                   "SECRET_KEY": "tTt9" + "0123456789abcdefghijklmnopqrstuv", **overrides}  # fmt: skip
+        return Settings(**options)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+async def web_app(web_settings):  # type: ignore[no-untyped-def]
+    """A factory of browsers against one app: `browser = await web_app()`; apps accept overrides."""
+    from dot2archimate.app import create_app
+
+    clients: list[WebClient] = []
+    apps: dict[tuple[tuple[str, object], ...], object] = {}
+
+    def browser(**overrides: object) -> WebClient:
+        key = tuple(sorted(overrides.items()))
+        if key not in apps:
+            apps[key] = create_app(web_settings(**overrides))
+        client = WebClient(apps[key])
+        clients.append(client)
+        return client
+
+    yield browser
+    for c in clients:
+        await c.http.aclose()

@@ -57,7 +57,8 @@ def test_dot_archimate_dot_keeps_nodes_edges_groupings(g: Graph) -> None:
     text = to_dot(g)
     original = parse_dot(text)  # through our own writer and parser first
     assert set(original.nodes) == set(g.nodes)
-    result = convert(text, ConvertOptions(layout=None, validate=True))
+    # input_kind="dot": a node named like terraform's "[root] ..." would otherwise switch to terraform mode
+    result = convert(text, ConvertOptions(layout=None, validate=True, input_kind="dot"))
     assert result.report.xsd["valid"] is True, result.report.xsd["errors"]
     xml = result.output
     back = exchange_to_graph(xml)

@@ -1,0 +1,155 @@
+"""One conversion for the web: validated upload in, every download and preview out.
+
+Each call builds everything it uses (parser, mapper, model, writers) from scratch; the only thing
+shared between requests is the semaphore that bounds how many conversions run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import subprocess
+import time
+import zipfile
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..convert import ConversionResult, ConvertOptions, convert
+from ..dot.writer import to_dot
+from ..errors import Dot2ArchimateError, GraphTooLargeError, LayoutError
+from ..layout import LayoutOptions
+from ..limits import Limits
+from ..preview import render_svg
+from ..readback import exchange_to_graph
+from ..rules import RuleSet
+from ..writers import archi_csv, archi_xml
+from .errors import BusyError
+from .svg import sanitize_svg, view_svg
+from .uploads import Upload
+
+__all__ = ["MAX_VIEW_IMAGES", "ConversionRequest", "Converter", "WebResult"]
+
+MAX_VIEW_IMAGES = 20
+_ZIP_DATE = (2000, 1, 1, 0, 0, 0)  # fixed timestamps: same input, byte-identical zip
+
+InputKind = Literal["auto", "dot", "terraform"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionRequest:
+    upload: Upload
+    input_kind: InputKind = "auto"
+    layout: bool = True
+
+
+@dataclass(slots=True)
+class WebResult:
+    files: dict[str, bytes]  # storage name -> content
+    summary: dict[str, Any]  # what the session record keeps about this result
+    result: ConversionResult
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, files[name])
+    return buf.getvalue()
+
+
+class Converter:
+    """Runs conversions in worker threads, at most `concurrency` at once per process."""
+
+    def __init__(
+        self,
+        *,
+        limits: Limits,
+        layout: LayoutOptions,
+        rules: RuleSet | None,
+        concurrency: int,
+        queue_timeout: float,
+        preview_max_nodes: int,
+    ) -> None:
+        self.limits = limits
+        self.layout = layout
+        self.rules = rules
+        self.queue_timeout = queue_timeout
+        self.preview_max_nodes = preview_max_nodes
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def run(self, request: ConversionRequest) -> WebResult:
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeout=self.queue_timeout)
+        except TimeoutError:
+            raise BusyError("every conversion slot is busy; try again in a moment") from None
+        try:
+            return await asyncio.to_thread(self._run, request)
+        finally:
+            self._slots.release()
+
+    def _run(self, request: ConversionRequest) -> WebResult:
+        started = time.perf_counter()
+        upload = request.upload
+        source: str | bytes = upload.data
+        input_kind: InputKind = request.input_kind
+        if upload.kind == "xml":
+            graph = exchange_to_graph(upload.data)  # DOCTYPE/entities refused here
+            if len(graph.nodes) > self.limits.max_nodes:
+                raise GraphTooLargeError("nodes", self.limits.max_nodes, len(graph.nodes))
+            source = to_dot(graph)
+            input_kind = "dot"
+        options = ConvertOptions(
+            output_format="xml",
+            input_kind=input_kind,
+            rules=self.rules,
+            layout=self.layout if request.layout else None,
+            validate=True,
+            limits=self.limits,
+        )
+        result = convert(source, options, stem="model")
+        files: dict[str, bytes] = {"model.xml": result.output}
+        files["model.archimate"] = archi_xml(result.model)
+        files["model-csv.zip"] = _zip(archi_csv(result.model))
+        report = result.report.to_dict()
+        files["report.json"] = json.dumps(report, indent=1, ensure_ascii=False).encode()
+        files["explain.json"] = json.dumps([e.to_dict() for e in result.explain], indent=1, ensure_ascii=False).encode()
+        for i, view in enumerate(result.model.views[:MAX_VIEW_IMAGES]):
+            files[f"view-{i}.svg"] = view_svg(result.model, view)
+        preview_note = self._preview(result, files)
+        summary = {
+            "name": upload.name,
+            "stem": upload.stem,
+            "upload_type": upload.kind,
+            "input_kind": result.input_kind,
+            "terraform_format": report["input"].get("terraform_format"),
+            "valid": report["valid"],
+            "xsd_valid": report["xsd"].get("valid"),
+            "rules": report["rules"],
+            "elements": report["counts"]["elements"],
+            "relationships": report["counts"]["relationships"],
+            "issues": report["counts"]["issues"],
+            "views": [v.name for v in result.model.views],
+            "view_images": min(len(result.model.views), MAX_VIEW_IMAGES),
+            "preview": "input.svg" in files,
+            "preview_note": preview_note,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        return WebResult(files=files, summary=summary, result=result)
+
+    def _preview(self, result: ConversionResult, files: dict[str, bytes]) -> str | None:
+        nodes = len(result.graph.nodes)
+        if nodes > self.preview_max_nodes:
+            return f"no input preview: {nodes} nodes (the preview is drawn up to {self.preview_max_nodes})"
+        opts = LayoutOptions(engine="dot", timeout_s=min(self.layout.timeout_s, 10.0), memory_mb=self.layout.memory_mb)
+        try:
+            files["input.svg"] = sanitize_svg(render_svg(result.graph, opts))
+        except (LayoutError, subprocess.TimeoutExpired, ValueError) as exc:
+            reason = "timed out" if isinstance(exc, subprocess.TimeoutExpired) else "failed"
+            return f"no input preview: Graphviz {reason}"
+        except Dot2ArchimateError:
+            return "no input preview"
+        return None
