@@ -57,9 +57,7 @@ class ConversionResult:
         return next(iter(self.files.values()))
 
 
-def convert(
-    source: str | bytes, options: ConvertOptions | None = None, *, stem: str = "model"
-) -> ConversionResult:
+def convert(source: str | bytes, options: ConvertOptions | None = None, *, stem: str = "model") -> ConversionResult:
     """Parse, map, lay out, write and validate. Raises only `Dot2ArchimateError` subclasses on bad input."""
     opts = options or ConvertOptions()
     graph = parse_dot(source, opts.limits)

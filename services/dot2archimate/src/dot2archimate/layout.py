@@ -224,9 +224,7 @@ def _enclose_groupings(spec: ViewSpec, placement: Placement) -> None:
         dy = min(0, *(b[1] for b in placement.bounds.values()))
         if dx < 0 or dy < 0:
             placement.bounds = {k: (x - dx, y - dy, w, h) for k, (x, y, w, h) in placement.bounds.items()}
-            placement.bendpoints = {
-                k: [(x - dx, y - dy) for x, y in v] for k, v in placement.bendpoints.items()
-            }
+            placement.bendpoints = {k: [(x - dx, y - dy) for x, y in v] for k, v in placement.bendpoints.items()}
 
 
 def _contains(outer: tuple[int, int, int, int], boxes: list[tuple[int, int, int, int]]) -> bool:

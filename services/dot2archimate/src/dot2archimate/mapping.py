@@ -237,9 +237,7 @@ class _Mapper:
             doc = attrs.get("tooltip") or attrs.get("comment") or ""
             self._element(ident, decision.type, label, doc, props)
             node_elements[name] = ident
-            self.explain.append(
-                ExplainEntry("element", name, ident, decision.type, decision.rule, decision.reasons)
-            )
+            self.explain.append(ExplainEntry("element", name, ident, decision.type, decision.rule, decision.reasons))
             if sg_owner is None:
                 roots.append(ident)
             else:
@@ -276,9 +274,7 @@ class _Mapper:
         src, tgt = self.types[container], self.types[member]
         rtype = want if self.table.is_allowed(want, src, tgt) else None
         if rtype is None:
-            rtype = next(
-                (r for r in _MEMBERSHIP_PREFERENCE if self.table.is_allowed(r, src, tgt)), "Association"
-            )
+            rtype = next((r for r in _MEMBERSHIP_PREFERENCE if self.table.is_allowed(r, src, tgt)), "Association")
             self.report.issues.append(
                 Issue(
                     "info",
@@ -288,9 +284,7 @@ class _Mapper:
                 )
             )
         ident = self._rel_id(rtype, container, member)
-        self.model.relationships.append(
-            Relationship(ident, rtype, container, member, "", {PROP_MEMBERSHIP: "true"})
-        )
+        self.model.relationships.append(Relationship(ident, rtype, container, member, "", {PROP_MEMBERSHIP: "true"}))
         self.explain.append(ExplainEntry("membership", subject, ident, rtype, None, ("cluster contains",)))
 
     def _rel_id(self, rtype: str, src: str, tgt: str) -> str:
@@ -322,15 +316,11 @@ class _Mapper:
                 policy = decision.on_invalid
                 why = f"{rtype} is not allowed from {st} to {tt} in ArchiMate 3.2"
                 if policy == "error":
-                    issue = Issue(
-                        "error", "relationship.invalid", f"{subject}: {why}", subject, decision.rule
-                    )
+                    issue = Issue("error", "relationship.invalid", f"{subject}: {why}", subject, decision.rule)
                     self.report.issues.append(issue)
                     self.errors.append(issue)
                     self.explain.append(
-                        ExplainEntry(
-                            "relationship", subject, None, rtype, decision.rule, decision.reasons, "error"
-                        )
+                        ExplainEntry("relationship", subject, None, rtype, decision.rule, decision.reasons, "error")
                     )
                     continue
                 if policy == "drop":
@@ -338,9 +328,7 @@ class _Mapper:
                         Issue("warning", "relationship.dropped", f"{why}; dropped", subject, decision.rule)
                     )
                     self.explain.append(
-                        ExplainEntry(
-                            "relationship", subject, None, rtype, decision.rule, decision.reasons, "dropped"
-                        )
+                        ExplainEntry("relationship", subject, None, rtype, decision.rule, decision.reasons, "dropped")
                     )
                     continue
                 if policy == "association":

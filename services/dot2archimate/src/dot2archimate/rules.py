@@ -138,14 +138,10 @@ def _element_conds(match: Mapping[str, Any], where: str) -> tuple[tuple[str, _Co
         conds.append((f"label~/{rx.pattern}/", lambda f, rx=rx: rx.search(_clip(f.label)) is not None))
     if "shape" in match:
         shapes = frozenset(s.lower() for s in _as_list(match["shape"]))
-        conds.append(
-            (f"shape in {sorted(shapes)}", lambda f, s=shapes: f.attrs.get("shape", "").lower() in s)
-        )
+        conds.append((f"shape in {sorted(shapes)}", lambda f, s=shapes: f.attrs.get("shape", "").lower() in s))
     if "cluster" in match:
         rx = _compile(match["cluster"], f"{where}.match.cluster")
-        conds.append(
-            (f"cluster~/{rx.pattern}/", lambda f, rx=rx: any(rx.search(_clip(c)) for c in f.clusters))
-        )
+        conds.append((f"cluster~/{rx.pattern}/", lambda f, rx=rx: any(rx.search(_clip(c)) for c in f.clusters)))
     for key, pattern in (match.get("attributes") or {}).items():
         rx = _compile(pattern, f"{where}.match.attributes.{key}")
         conds.append(
@@ -203,9 +199,7 @@ class RuleSet:
         self.revision: str = doc.get("revision", "")
         self.defaults = Defaults(**(doc.get("defaults") or {}))
         self._elements = self._build(doc.get("elements") or [], "elements", _element_conds)
-        self._relationships = self._build(
-            doc.get("relationships") or [], "relationships", _relationship_conds
-        )
+        self._relationships = self._build(doc.get("relationships") or [], "relationships", _relationship_conds)
 
     @staticmethod
     def _build(
@@ -220,9 +214,7 @@ class RuleSet:
             if item["id"] in seen:
                 raise RulesError(f"duplicate rule id {item['id']!r}", where)
             seen.add(item["id"])
-            rules.append(
-                _Rule(item["id"], item.get("priority", 0), i, conds(item.get("match") or {}, where), item)
-            )
+            rules.append(_Rule(item["id"], item.get("priority", 0), i, conds(item.get("match") or {}, where), item))
         rules.sort(key=lambda r: (-r.priority, r.index))
         return tuple(rules)
 
@@ -234,9 +226,7 @@ class RuleSet:
         for rule in self._elements:
             reasons = rule.reasons(facts)
             if reasons is not None:
-                return ElementDecision(
-                    rule.payload["element"], rule.id, reasons, rule.payload.get("properties") or {}
-                )
+                return ElementDecision(rule.payload["element"], rule.id, reasons, rule.payload.get("properties") or {})
         default = self.defaults.cluster_element if facts.kind == "cluster" else self.defaults.element
         return ElementDecision(default, None, ("default",))
 

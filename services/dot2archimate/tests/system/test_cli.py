@@ -35,10 +35,7 @@ def test_convert_formats_to_files(tmp_path: Path, assert_xsd_valid: Any) -> None
     doc = json.loads(report.read_text())
     assert doc["valid"]
     assert doc["xsd"] == {"checked": True, "valid": True, "errors": []}
-    assert (
-        run("convert", str(src), "--format", "archimate", "-o", str(tmp_path / "shop.archimate")).returncode
-        == 0
-    )
+    assert run("convert", str(src), "--format", "archimate", "-o", str(tmp_path / "shop.archimate")).returncode == 0
     assert (tmp_path / "shop.archimate").read_bytes().startswith(b"<?xml")
     assert run("convert", str(src), "--format", "csv", "-o", str(tmp_path / "csv")).returncode == 0
     assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == [

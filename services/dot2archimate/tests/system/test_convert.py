@@ -117,9 +117,7 @@ def test_layout_timeout_falls_back_to_sfdp_then_grid() -> None:
     assert placed.engine == "grid"  # both engines timed out
     assert [n.split(":")[0] for n in placed.notes] == ["dot", "sfdp"]
     assert len(placed.bounds) == 300
-    placed = layout_view(
-        spec, LayoutOptions(engine="neato", fallback_engine="sfdp", timeout_s=20, memory_mb=1)
-    )
+    placed = layout_view(spec, LayoutOptions(engine="neato", fallback_engine="sfdp", timeout_s=20, memory_mb=1))
     assert placed.engine == "grid"
     assert "neato" in placed.notes[0]
 

@@ -58,9 +58,7 @@ BILLION = b"""<?xml version="1.0"?>
 EXTERNAL_DTD = b"""<?xml version="1.0"?><!DOCTYPE model SYSTEM "http://127.0.0.1:9/evil.dtd"><model/>"""
 
 
-@pytest.mark.parametrize(
-    "payload", [XXE, BILLION, EXTERNAL_DTD], ids=["xxe", "billion-laughs", "external-dtd"]
-)
+@pytest.mark.parametrize("payload", [XXE, BILLION, EXTERNAL_DTD], ids=["xxe", "billion-laughs", "external-dtd"])
 def test_uploaded_archimate_with_doctype_is_refused(payload: bytes) -> None:
     started = time.perf_counter()
     with pytest.raises(UnsafeXmlError, match="DOCTYPE"):

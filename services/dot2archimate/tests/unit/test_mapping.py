@@ -45,9 +45,7 @@ def rel_types(result: object) -> list[tuple[str, str, str]]:
 
 
 def test_policy_derive_reverses_when_that_is_valid() -> None:
-    res = map_graph(
-        parse_dot(GRAPH), rules("derive", "Access")
-    )  # Access DataObject->Node invalid; Node->DataObject ok
+    res = map_graph(parse_dot(GRAPH), rules("derive", "Access"))  # Access DataObject->Node invalid; Node->DataObject ok
     assert ("Access", "n", "d") in rel_types(res)
     issue = res.report.issues[0]
     assert (issue.severity, issue.code, issue.subject) == ("warning", "relationship.reversed", "d -> n")
@@ -74,9 +72,7 @@ def test_policy_association_drop_and_error() -> None:
     assert res.report.to_dict()["issues"][0]["code"] == "relationship.dropped"
     assert res.report.valid  # warnings do not invalidate
 
-    with pytest.raises(
-        RelationshipPolicyError, match="d -> n: Serving is not allowed from DataObject to Node"
-    ) as info:
+    with pytest.raises(RelationshipPolicyError, match="d -> n: Serving is not allowed from DataObject to Node") as info:
         map_graph(parse_dot(GRAPH), rules("error"))
     report = info.value.report  # type: ignore[attr-defined]
     assert not report.valid
@@ -84,10 +80,7 @@ def test_policy_association_drop_and_error() -> None:
 
 
 def test_every_produced_relationship_is_allowed_by_the_table() -> None:
-    src = (
-        "digraph { a [shape=Mdiamond]; b [shape=cylinder]; c; a -> b -> c -> a; b -> b;"
-        " subgraph cluster_x { a c } }"
-    )
+    src = "digraph { a [shape=Mdiamond]; b [shape=cylinder]; c; a -> b -> c -> a; b -> b; subgraph cluster_x { a c } }"
     for policy in ("derive", "association"):
         for rel in ("Serving", "Composition", "Influence", "Triggering", "Specialization"):
             res = map_graph(parse_dot(src), rules(policy, rel))
@@ -128,9 +121,7 @@ def test_cluster_nesting_mode_maps_cluster_to_element_and_derives_membership() -
 
 
 def test_cluster_ignore_mode_and_compound_edges() -> None:
-    res = map_graph(
-        parse_dot("digraph { subgraph cluster_a { a } a -> b }"), rules("derive", clusters="ignore")
-    )
+    res = map_graph(parse_dot("digraph { subgraph cluster_a { a } a -> b }"), rules("derive", clusters="ignore"))
     assert [e.type for e in res.model.elements] == ["Node", "Node"]
     g = parse_dot("digraph { compound=true; subgraph cluster_a { a } b; b -> a [lhead=cluster_a] }")
     res = map_graph(g, builtin_rules())

@@ -28,8 +28,6 @@ def test_every_error_has_an_http_status() -> None:
 
 
 async def test_convert_async_runs_off_the_event_loop() -> None:
-    result = await dot2archimate.convert_async(
-        "digraph { a -> b }", dot2archimate.ConvertOptions(layout=None)
-    )
+    result = await dot2archimate.convert_async("digraph { a -> b }", dot2archimate.ConvertOptions(layout=None))
     assert [e.name for e in result.model.elements] == ["a", "b"]
     assert result.report.xsd["valid"] is True

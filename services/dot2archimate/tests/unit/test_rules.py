@@ -102,10 +102,7 @@ def test_bad_rules_are_refused_with_the_reason(text: str, fragment: str) -> None
 def test_builtin_rule_sets_validate_and_schema_is_versioned() -> None:
     assert builtin_rules("default").version == 1
     tf = builtin_rules("terraform")
-    assert (
-        tf.element_for(node("x", tf_type="kubernetes_deployment", tf_kind="resource")).type
-        == "SystemSoftware"
-    )
+    assert tf.element_for(node("x", tf_type="kubernetes_deployment", tf_kind="resource")).type == "SystemSoftware"
     assert tf.element_for(node("x", tf_type="google_compute_network", tf_kind="resource")).type == (
         "CommunicationNetwork"
     )

@@ -71,10 +71,7 @@ class RelationshipTable:
     def from_xml(cls, relationships: bytes, keys: bytes) -> RelationshipTable:
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
         key_root = etree.fromstring(keys, parser)
-        letters = {
-            k.get("char"): k.get("relationship", "").removesuffix("Relationship")
-            for k in key_root.iter("key")
-        }
+        letters = {k.get("char"): k.get("relationship", "").removesuffix("Relationship") for k in key_root.iter("key")}
         root = etree.fromstring(relationships, parser)
         allowed: dict[tuple[str, str], frozenset[str]] = {}
         for src in root.iter("source"):

@@ -79,9 +79,7 @@ def archi_xml(model: Model) -> bytes:
     root.set("version", "5.0.0")
     folders = {}
     for label, ftype in _FOLDERS:
-        folders[ftype] = etree.SubElement(
-            root, "folder", name=label, id=make_id(model.id, "folder", ftype), type=ftype
-        )
+        folders[ftype] = etree.SubElement(root, "folder", name=label, id=make_id(model.id, "folder", ftype), type=ftype)
 
     for e in model.elements:
         el = etree.SubElement(folders[LAYER_OF.get(e.type, "other")], "element")

@@ -26,9 +26,7 @@ def archi_csv(model: Model, prefix: str = "") -> dict[str, bytes]:
         [e.id, "Junction" if e.type.endswith("Junction") else e.type, e.name, e.documentation, ""]
         for e in model.elements
     ]
-    relations = [
-        [r.id, f"{r.type}Relationship", r.name, "", r.source, r.target, ""] for r in model.relationships
-    ]
+    relations = [[r.id, f"{r.type}Relationship", r.name, "", r.source, r.target, ""] for r in model.relationships]
     props = [[model.id, k, v] for k, v in sorted(model.properties.items())]
     for e in model.elements:
         props += [[e.id, k, e.properties[k]] for k in sorted(e.properties)]
