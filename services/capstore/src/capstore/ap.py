@@ -244,7 +244,12 @@ class APCoordinator:
                     session,
                 )
             if not answered:
-                raise NoNodeAvailable(f"no node could serve the read of {key!r}: {'; '.join(failures)}")
+                # Every node failed this instant (e.g. one restarting while the other's breaker
+                # recovers): retry within the same short budget before giving up on availability.
+                if time.monotonic() >= deadline:
+                    raise NoNodeAvailable(f"no node could serve the read of {key!r}: {'; '.join(failures)}")
+                await asyncio.sleep(0.01)
+                continue
             if time.monotonic() >= deadline:
                 raise CannotHonourSession(
                     f"none of {answered} applied this session's writes within {self.session_wait_ms:.0f} ms"
