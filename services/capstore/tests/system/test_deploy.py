@@ -8,7 +8,6 @@ import asyncio
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +19,13 @@ from capstore.node import RedisNode
 from capstore.records import Record
 from servicekit import CheckLevel, run_deploy_checks
 from servicekit.local import NginxServer, RedisServer, free_port, nginx_main_block
+from servicekit.testing.deploy import check_compose, hadolint, kubernetes_validate
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-BIN = Path(sys.executable).parent
-
-
-def _tool(name: str) -> str:
-    path = BIN / name
-    return str(path) if path.exists() else name
 
 
 def test_dockerfile_passes_hadolint_runs_as_non_root_with_a_healthcheck() -> None:
-    result = subprocess.run([_tool("hadolint"), str(DEPLOY / "Dockerfile")], capture_output=True, text=True)
+    result = hadolint(DEPLOY / "Dockerfile")
     assert result.returncode == 0, result.stdout + result.stderr
     text = (DEPLOY / "Dockerfile").read_text()
     assert "\nUSER 10001:10001" in text
@@ -41,11 +35,7 @@ def test_dockerfile_passes_hadolint_runs_as_non_root_with_a_healthcheck() -> Non
 
 
 def test_compose_file_matches_the_compose_spec_with_aof_and_volumes() -> None:
-    result = subprocess.run(
-        [_tool("check-jsonschema"), "--schemafile", str(DEPLOY / "schemas" / "compose-spec.json"),
-         str(DEPLOY / "compose.production.yml")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    result = check_compose(DEPLOY / "compose.production.yml")
     assert result.returncode == 0, result.stdout + result.stderr
     services = yaml.safe_load((DEPLOY / "compose.production.yml").read_text())["services"]
     assert {"app_cp", "app_ap", "db_g1", "db_g2", "nginx"} <= set(services)
@@ -60,7 +50,7 @@ def test_compose_file_matches_the_compose_spec_with_aof_and_volumes() -> None:
 
 def test_kubernetes_manifests_validate_with_a_statefulset_for_redis() -> None:
     manifests = sorted(str(p) for p in (DEPLOY / "k8s").glob("*.yaml"))
-    result = subprocess.run([_tool("kubernetes-validate"), "--strict", *manifests], capture_output=True, text=True)
+    result = kubernetes_validate(manifests)
     assert result.returncode == 0, result.stdout + result.stderr
     documents = [doc for path in manifests for doc in yaml.safe_load_all(Path(path).read_text())]
     kinds = {(doc["kind"], doc["metadata"]["name"]) for doc in documents}

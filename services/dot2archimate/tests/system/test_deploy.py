@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,18 +16,13 @@ import pytest
 import yaml
 from dot2archimate.config import Settings, web_checks
 from servicekit import run_deploy_checks
+from servicekit.testing.deploy import check_compose, hadolint, kubernetes_validate
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-BIN = Path(sys.executable).parent
-
-
-def _tool(name: str) -> str:
-    path = BIN / name
-    return str(path) if path.exists() else name
 
 
 def test_dockerfile_passes_hadolint() -> None:
-    result = subprocess.run([_tool("hadolint"), str(DEPLOY / "Dockerfile")], capture_output=True, text=True)
+    result = hadolint(DEPLOY / "Dockerfile")
     assert result.returncode == 0, result.stdout + result.stderr
     text = (DEPLOY / "Dockerfile").read_text()
     assert "HEALTHCHECK" in text
@@ -39,11 +32,7 @@ def test_dockerfile_passes_hadolint() -> None:
 
 
 def test_compose_file_matches_the_compose_spec() -> None:
-    result = subprocess.run(
-        [_tool("check-jsonschema"), "--schemafile", str(DEPLOY / "schemas" / "compose-spec.json"),
-         str(DEPLOY / "compose.production.yml")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    result = check_compose(DEPLOY / "compose.production.yml")
     assert result.returncode == 0, result.stdout + result.stderr
     compose = yaml.safe_load((DEPLOY / "compose.production.yml").read_text())
     app = compose["services"]["dot2archimate"]
@@ -55,7 +44,7 @@ def test_compose_file_matches_the_compose_spec() -> None:
 
 def test_kubernetes_manifests_validate_and_probe() -> None:
     manifests = sorted(str(p) for p in (DEPLOY / "k8s").glob("*.yaml"))
-    result = subprocess.run([_tool("kubernetes-validate"), "--strict", *manifests], capture_output=True, text=True)
+    result = kubernetes_validate(manifests)
     assert result.returncode == 0, result.stdout + result.stderr
     deployment = yaml.safe_load((DEPLOY / "k8s" / "deployment.yaml").read_text())
     container = deployment["spec"]["template"]["spec"]["containers"][0]

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,20 +12,15 @@ from mapmap.app import create_app
 from mapmap.config import Settings
 from servicekit import run_deploy_checks
 from servicekit.local import NginxServer, nginx_main_block
+from servicekit.testing.deploy import check_compose, hadolint, kubernetes_validate
 
 from ..conftest import ThreadedServer
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-BIN = Path(sys.executable).parent
-
-
-def _tool(name: str) -> str:
-    path = BIN / name
-    return str(path) if path.exists() else name
 
 
 def test_dockerfile_passes_hadolint() -> None:
-    result = subprocess.run([_tool("hadolint"), str(DEPLOY / "Dockerfile")], capture_output=True, text=True)
+    result = hadolint(DEPLOY / "Dockerfile")
     assert result.returncode == 0, result.stdout + result.stderr
     text = (DEPLOY / "Dockerfile").read_text()
     assert "HEALTHCHECK" in text
@@ -35,11 +28,7 @@ def test_dockerfile_passes_hadolint() -> None:
 
 
 def test_compose_file_matches_the_compose_spec() -> None:
-    result = subprocess.run(
-        [_tool("check-jsonschema"), "--schemafile", str(DEPLOY / "schemas" / "compose-spec.json"),
-         str(DEPLOY / "compose.production.yml")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    result = check_compose(DEPLOY / "compose.production.yml")
     assert result.returncode == 0, result.stdout + result.stderr
     compose = yaml.safe_load((DEPLOY / "compose.production.yml").read_text())
     assert compose["services"]["mapmap"]["deploy"]["resources"]["limits"]["memory"] == "512M"
@@ -49,7 +38,7 @@ def test_compose_file_matches_the_compose_spec() -> None:
 
 def test_kubernetes_manifests_validate_and_probe() -> None:
     manifests = sorted(str(p) for p in (DEPLOY / "k8s").glob("*.yaml"))
-    result = subprocess.run([_tool("kubernetes-validate"), "--strict", *manifests], capture_output=True, text=True)
+    result = kubernetes_validate(manifests)
     assert result.returncode == 0, result.stdout + result.stderr
     deployment = yaml.safe_load((DEPLOY / "k8s" / "deployment.yaml").read_text())
     container = deployment["spec"]["template"]["spec"]["containers"][0]

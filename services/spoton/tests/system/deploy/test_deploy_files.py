@@ -8,28 +8,23 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 from servicekit.local import NginxServer, free_port, nginx_main_block
+from servicekit.testing.deploy import check_compose, hadolint, kubernetes_validate
 from spoton.config import Settings
 from websockets.asyncio.client import connect
 
 from ..api.test_websocket import served
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
-BIN = Path(sys.executable).parent
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, check=False, cwd=DEPLOY)
 
 
 def test_dockerfile_passes_hadolint_and_runs_as_non_root() -> None:
-    result = _run(str(BIN / "hadolint"), "Dockerfile")
+    result = hadolint(DEPLOY / "Dockerfile")
     assert result.returncode == 0, result.stdout + result.stderr
     text = (DEPLOY / "Dockerfile").read_text()
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
@@ -39,7 +34,7 @@ def test_dockerfile_passes_hadolint_and_runs_as_non_root() -> None:
 
 
 def test_compose_file_matches_the_compose_spec() -> None:
-    result = _run(str(BIN / "check-jsonschema"), "--schemafile", "schemas/compose-spec.json", "compose.production.yml")
+    result = check_compose(DEPLOY / "compose.production.yml")
     assert result.returncode == 0, result.stdout + result.stderr
     compose = yaml.safe_load((DEPLOY / "compose.production.yml").read_text())
     api = compose["services"]["spoton"]
@@ -51,7 +46,7 @@ def test_compose_file_matches_the_compose_spec() -> None:
 
 def test_kubernetes_manifests_validate_strictly() -> None:
     manifests = sorted(str(p) for p in (DEPLOY / "k8s").glob("*.yaml"))
-    result = _run(str(BIN / "kubernetes-validate"), "--strict", *manifests)
+    result = kubernetes_validate(manifests)
     assert result.returncode == 0, result.stdout + result.stderr
     deployment = yaml.safe_load((DEPLOY / "k8s" / "deployment.yaml").read_text())
     pod = deployment["spec"]["template"]["spec"]
