@@ -45,8 +45,15 @@ async def test_migrations_create_exactly_the_models(database: Database) -> None:
 
 
 async def test_migrating_twice_is_a_no_op(database: Database) -> None:
+    async def revisions() -> list[str]:
+        async with database.session() as session:
+            return [row[0] for row in await session.execute(text("SELECT version_num FROM alembic_version"))]
+
+    before = await revisions()
     await database.migrate()
     await database.ping()
+    assert len(before) == 1
+    assert await revisions() == before
 
 
 async def test_audit_log_refuses_update_and_delete(database: Database) -> None:
