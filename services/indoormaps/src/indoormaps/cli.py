@@ -116,3 +116,91 @@ def import_imdf_command(path: Path, database_url: str | None, force: bool) -> No
         click.echo(f"  {key}: {report.counts[key]}")
     if report.skipped:
         click.echo("  skipped feature types: " + ", ".join(f"{k}={v}" for k, v in sorted(report.skipped.items())))
+
+
+def _drawing_command(kind: str, doc: str) -> None:
+    @import_group.command(name=kind, help=doc)
+    @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option(
+        "--level",
+        "levels",
+        type=int,
+        multiple=True,
+        required=True,
+        help="Level ordinal (0 = entrance floor): once for all files, or once per file in order.",
+    )
+    @click.option("--level-name", "level_names", multiple=True, help="Display name per distinct level, ascending.")
+    @click.option(
+        "--source-crs",
+        default=None,
+        help="CRS of the coordinates, e.g. EPSG:32636 (required for DXF; GeoJSON defaults to lon/lat).",
+    )
+    @click.option(
+        "--mapping",
+        "mapping_path",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="YAML layer mapping (default: IMPORT_LAYER_MAPPING, else the shipped one).",
+    )
+    @click.option("--building", "building_name", default=None, help="Building name (default: the first file's name).")
+    @click.option("--layer-property", default="layer", show_default=True,
+                  help="GeoJSON property naming a feature's layer (else the file name).")  # fmt: skip
+    @_DB_OPTION
+    @click.option("--force", is_flag=True, help="Import even if the same data is already current.")
+    def command(
+        paths: tuple[Path, ...],
+        levels: tuple[int, ...],
+        level_names: tuple[str, ...],
+        source_crs: str | None,
+        mapping_path: Path | None,
+        building_name: str | None,
+        layer_property: str,
+        database_url: str | None,
+        force: bool,
+    ) -> None:
+        settings = Settings() if database_url is None else Settings(DATABASE_URL=SecretStr(database_url))
+        _setup(database_url)
+        from indoormaps.drawings import STAGES, LayerMapping, import_drawings
+
+        try:
+            configured = mapping_path or (
+                Path(settings.IMPORT_LAYER_MAPPING) if settings.IMPORT_LAYER_MAPPING else None
+            )
+            mapping = LayerMapping.load(configured)
+            with click.progressbar(length=len(STAGES), label=f"importing {kind}", show_pos=True) as bar:
+
+                def advance(stage: str) -> None:
+                    bar.label = f"importing {kind}: {stage}"
+                    bar.update(1)
+
+                report = import_drawings(
+                    kind,
+                    list(paths),
+                    levels=levels,
+                    level_names=level_names,
+                    mapping=mapping,
+                    source_crs=source_crs,
+                    building_name=building_name,
+                    layer_property=layer_property,
+                    ogr_timeout_s=settings.IMPORT_GDAL_TIMEOUT_S,
+                    force=force,
+                    progress=advance,
+                )
+        except IndoorMapsError as exc:
+            raise click.ClickException(f"import failed, nothing changed: {exc.message}") from exc
+        state = "imported" if report.created else "unchanged (same data already current)"
+        click.echo(f"data version {report.version_id}: {state} in {report.seconds:.2f} s")
+        for key in sorted(report.counts):
+            click.echo(f"  {key}: {report.counts[key]}")
+        if report.skipped:
+            click.echo("  skipped: " + ", ".join(f"{k}={v}" for k, v in sorted(report.skipped.items())))
+
+
+_drawing_command(
+    "dxf",
+    "Import DXF floor plans via GDAL (layers mapped to rooms/doors/base floor) as one data version.",
+)
+_drawing_command(
+    "geojson",
+    "Import GeoJSON files (a `layer` property or the file name picks rooms/doors/base floor) as one data version.",
+)

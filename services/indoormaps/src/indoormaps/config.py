@@ -47,6 +47,9 @@ class Settings(ServiceSettings):
     GDAL_LIBRARY_PATH: str | None = None
     GEOS_LIBRARY_PATH: str | None = None
 
+    IMPORT_GDAL_TIMEOUT_S: float = Field(default=120.0, gt=0, le=3600, description="ogr2ogr per file (DXF/GeoJSON)")
+    IMPORT_LAYER_MAPPING: str | None = Field(default=None, description="YAML layer mapping for DXF/GeoJSON imports")
+
     @model_validator(mode="after")
     def _pool_bounds(self) -> Settings:
         if self.POOL_MIN > self.POOL_MAX:

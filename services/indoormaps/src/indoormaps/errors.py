@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "DatabaseUnavailable",
+    "DrawingError",
     "ImdfError",
     "IndoorMapsError",
     "InvalidCursor",
@@ -119,3 +120,9 @@ class ImdfError(IndoorMapsError):
     def __init__(self, source: str, message: str) -> None:
         super().__init__(f"{source}: {message}")
         self.source = source
+
+
+class DrawingError(ImdfError):
+    """A DXF or GeoJSON drawing cannot be converted (GDAL failed, wrong CRS, bad mapping)."""
+
+    code = "invalid_drawing"
