@@ -51,9 +51,9 @@ async def _room(conn: Any, version: int, endpoint: RoomEndpoint, profile: Profil
              AND ST_DWithin(o.geom, u.geom, 1e-6)
         JOIN indoor_nav_node d ON d.opening_id = o.id
         JOIN indoor_level l ON l.id = d.level_id
-        WHERE u.id = %s AND EXISTS (
-            SELECT 1 FROM indoor_nav_edge e WHERE e.version_id = u.version_id AND {edge_filter}
-              AND (e.source_id = d.id OR e.target_id = d.id))
+        WHERE u.id = %s AND (
+            EXISTS (SELECT 1 FROM indoor_nav_edge e WHERE e.source_id = d.id AND {edge_filter})
+            OR EXISTS (SELECT 1 FROM indoor_nav_edge e WHERE e.target_id = d.id AND {edge_filter}))
         ORDER BY d.id
         """,
         (unit_id,),
