@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -137,3 +138,16 @@ def indoormaps_checks(settings: ServiceSettings) -> Iterable[CheckMessage]:
             "no CURSOR_SECRET or SECRET_KEY: cursors are signed with a per-process key.",
             "set SECRET_KEY (cursors are derived from it) or CURSOR_SECRET, identical on every replica.",
         )
+    if settings.IMPORT_LAYER_MAPPING:
+        from indoormaps.drawings.mapping import LayerMapping
+        from indoormaps.errors import DrawingError
+
+        try:
+            LayerMapping.load(Path(settings.IMPORT_LAYER_MAPPING))
+        except DrawingError as exc:
+            yield CheckMessage(
+                "IM.E004",
+                CheckLevel.ERROR,
+                f"IMPORT_LAYER_MAPPING is unusable: {exc.message}",
+                "point it at a readable YAML layer mapping (see indoormaps/data/layer-mapping.yaml) or unset it.",
+            )

@@ -86,3 +86,13 @@ def test_reader_role_statements_refuse_odd_names() -> None:
 
     with pytest.raises(InvalidParameter):
         reader_role_statements("x; DROP TABLE y")
+
+
+def test_layer_mapping_setting_is_checked(tmp_path: Path) -> None:
+    good = tmp_path / "mapping.yaml"
+    good.write_text("openings: ['GATE']\n")
+    base = {"DATABASE_URL": PROD_URL, "SECRET_KEY": GOOD_SECRET, "_env_file": None}
+    assert list(indoormaps_checks(Settings(IMPORT_LAYER_MAPPING=str(good), **base))) == []  # type: ignore[arg-type]
+    (message,) = indoormaps_checks(Settings(IMPORT_LAYER_MAPPING=str(tmp_path / "gone.yaml"), **base))  # type: ignore[arg-type]
+    assert message.id == "IM.E004"
+    assert "cannot read the layer mapping" in message.message
