@@ -36,6 +36,15 @@ def _setup(database_url: str | None) -> None:
         configure_django(settings.django_settings())
     except IndoorMapsError as exc:
         raise click.UsageError(exc.message) from exc
+    from django.db import Error as DjangoDatabaseError
+    from django.db import connection
+
+    try:
+        connection.ensure_connection()
+    except DjangoDatabaseError as exc:
+        # A clear one-line reason instead of a traceback (psycopg's message names host and port, not the password).
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise click.ClickException(f"cannot reach the database: {reason}") from exc
 
 
 @main.command()

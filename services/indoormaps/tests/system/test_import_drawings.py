@@ -15,6 +15,8 @@ from typing import Any
 import ezdxf
 import psycopg
 import pytest
+from indoormaps.drawings import import_drawings
+from indoormaps.errors import DrawingError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from indoormaps_http_support import cli_binary
@@ -211,13 +213,11 @@ def test_broken_drawings_change_nothing_and_say_why(
     assert "import failed, nothing changed" in done.stderr
     assert "broken.dxf: GDAL cannot read it" in done.stderr
 
-    no_crs = run_import("dxf", str(good), "--level", "0")
-    assert no_crs.returncode == 1
-    assert "--source-crs" in no_crs.stderr
-
-    wrong_crs = run_import("dxf", str(good), "--level", "0", "--source-crs", "EPSG:4326")
-    assert wrong_crs.returncode == 1
-    assert "outside lon/lat" in wrong_crs.stderr
+    # Refused before the database is touched (in-process: no CLI start-up needed to prove it).
+    with pytest.raises(DrawingError, match="--source-crs"):
+        import_drawings("dxf", [good], levels=[0])
+    with pytest.raises(DrawingError, match="outside lon/lat"):
+        import_drawings("dxf", [good], levels=[0], source_crs="EPSG:4326")
 
     # Valid for GDAL, but the second room's ring is too short: rejected after the venue, building,
     # level and first room were written, so this proves the rollback.
@@ -232,3 +232,17 @@ def test_broken_drawings_change_nothing_and_say_why(
     assert "import failed, nothing changed" in rolled_back.stderr
     assert "malformed Polygon" in rolled_back.stderr
     assert _state(drawings_dsn) == before
+
+
+def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    drawing = _floor_dxf(tmp_path / "floor.dxf", 1)
+    unreachable = "postgresql://someone:hunter2-secret@127.0.0.1:1/indoormaps"
+    done = subprocess.run(
+        [cli_binary(), "import", "dxf", str(drawing), "--level", "0", "--source-crs", UTM36N,
+         "--database-url", unreachable],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Error: cannot reach the database" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "hunter2-secret" not in done.stderr
