@@ -4,6 +4,7 @@ envelope (health, readiness, metrics, logs, host checks, CORS, rate limits come 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import re
@@ -101,6 +102,7 @@ def build_service(settings: Settings, metrics: ServiceMetrics | None = None) -> 
             max_pixels=settings.UPSTREAM_MAX_PIXELS,
             metrics=upstream_metrics,
             transport=demo_transport if host_of(config.url)[0] == DEMO_HOST else None,
+            pooled_transport=settings.UPSTREAM_TRANSPORT == "pooled",
         )
         endpoints[config.name] = Endpoint(config, client, capabilities_ttl=settings.CAPABILITIES_TTL)
     cache, redis_client = _cache(settings)
@@ -166,6 +168,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         refresher = asyncio.create_task(_refresh_size(service)) if redis_client is not None else None
+        _freeze_startup_heap()
         yield
         if refresher is not None:
             refresher.cancel()
@@ -280,6 +283,16 @@ def _add_demo(api: FastAPI, settings: Settings) -> None:
     from mapmap.demo_page import add_demo_page
 
     add_demo_page(api)
+
+
+def _freeze_startup_heap() -> None:
+    """Move everything start-up made (modules, numpy, pyproj, lxml, routes) out of the collector's reach.
+
+    Otherwise every full collection walks that ~100k-object heap: measured 100-350 ms pauses under load,
+    the whole of the cached-hit p99. Collected once first so no garbage is frozen with it.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _refresh_size(service: TileService, interval: float = 15.0) -> None:

@@ -110,6 +110,10 @@ class Settings(ServiceSettings):
     UPSTREAM_POOL_TIMEOUT: float = Field(default=5.0, gt=0)
     UPSTREAM_MAX_BYTES: int = Field(default=8 * 1024 * 1024, ge=1024)
     UPSTREAM_MAX_PIXELS: int = Field(default=4096 * 4096, ge=256 * 256)
+    UPSTREAM_TRANSPORT: Literal["pooled", "httpcore"] = Field(
+        default="pooled",
+        description="pooled: MapMap's lean HTTP/1.1 keep-alive transport; httpcore: httpx's own (HTTP(S)_PROXY)",
+    )
     BREAKER_FAILURE_THRESHOLD: int = Field(default=5, ge=1)
     BREAKER_FAILURE_WINDOW: float = Field(default=30.0, gt=0)
     BREAKER_RECOVERY_TIMEOUT: float = Field(default=15.0, gt=0)
