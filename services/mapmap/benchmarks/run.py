@@ -1,20 +1,30 @@
-"""MapMap vs MapProxy 7.0, side by side in one run, on the same demo upstream and worker count.
+"""MapMap vs MapProxy 7.0, side by side in one run: same upstream, same worker count, wrk on loopback.
 
-Starts the demo WMTS upstream, MapMap (`mapmap serve --production`, gunicorn + uvicorn workers) and
-MapProxy (gunicorn, its own venv created here with pip on first run, file cache in a temp dir), then
-drives each with wrk on loopback (16 connections) and prints medians and ratios:
+Starts the benchmark upstream (`tile_upstream.py`: pre-rendered 10-30 KB PNGs, keep-alive, a `slow`
+layer answering after 200 ms), MapMap (`mapmap serve --production`: gunicorn + uvicorn workers),
+MapMap bare (the same app without servicekit's middleware stack, to tell MapMap's own cost from the
+envelope's) and MapProxy (gunicorn, its own venv created here with pip on first run, file cache in a
+temp dir). Rounds alternate between the servers; the table shows medians over rounds and the ratio
+MapMap / MapProxy. Scenarios (wrk -c16 unless noted):
 
-- cached hot tile (one URL), hot working set (64 tiles), cold misses (unique tiles),
-- herd of 100 concurrent requests on one cold tile: upstream fetches counted, waiters' p99,
-- peak RSS of MapMap's processes.
+- hot tile (one cached URL), hot set (64 cached tiles), cold misses (every request a new tile),
+- slow upstream misses (new tiles from the 200 ms layer),
+- herd: 100 concurrent requests (fresh connections) on one cold tile of the slow layer: upstream
+  fetches and the waiters' p99 above the upstream's 200 ms; "burst 100 hot" is the same burst on a
+  cached tile, i.e. what 100 simultaneous answers cost without any coalescing,
+- upstream down (connection refused): status codes and latency of sequential requests,
+- memory: MapMap's workers filled with --fill new tiles each (CACHE_SIZE=10000), then the hot set and
+  cold misses served; peak RSS per worker and for the instance (psutil), against the 512 MiB limit.
 
-    uv run python services/mapmap/benchmarks/run.py --seconds 5 --rounds 3
+    uv run python services/mapmap/benchmarks/run.py            # full: ~4-5 minutes
+    uv run python services/mapmap/benchmarks/run.py --quick    # sanity run: ~1 minute
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import re
@@ -22,7 +32,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -31,6 +44,8 @@ from servicekit.local import free_port, wait_for_port
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".mapproxy-venv"
+MEMORY_LIMIT_MIB = 512
+SLOW_DELAY_MS = 200.0
 _LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 HOT_SET = [(12, 2300 + i % 8, 1200 + i // 8) for i in range(64)]
 
@@ -40,20 +55,11 @@ services:
     use_grid_names: true
     origin: nw
 layers:
-  - name: demo
-    title: demo
-    sources: [demo_cache]
+{layers}
 caches:
-  demo_cache:
-    grids: [webmercator]
-    sources: [demo_tiles]
-    cache: {{type: file, directory: {cache}}}
+{caches}
 sources:
-  demo_tiles:
-    type: tile
-    grid: webmercator
-    url: {upstream}/wmts/rest/demo/default/WebMercatorQuad/%(z)s/%(y)s/%(x)s.png
-    http: {{client_timeout: 10}}
+{sources}
 grids:
   webmercator:
     base: GLOBAL_WEBMERCATOR
@@ -61,6 +67,22 @@ grids:
 globals:
   cache: {{lock_dir: {locks}}}
 """
+
+
+def mapproxy_yaml(work: Path, urls: dict[str, str]) -> str:
+    layers, caches, sources = [], [], []
+    for name, url in urls.items():
+        layers.append(f"  - name: {name}\n    title: {name}\n    sources: [{name}_cache]")
+        caches.append(
+            f"  {name}_cache:\n    grids: [webmercator]\n    sources: [{name}_tiles]\n"
+            f"    cache: {{type: file, directory: {work / 'mp-cache' / name}}}"
+        )
+        sources.append(
+            f"  {name}_tiles:\n    type: tile\n    grid: webmercator\n    url: {url}\n    http: {{client_timeout: 10}}"
+        )
+    return MAPPROXY_YAML.format(
+        layers="\n".join(layers), caches="\n".join(caches), sources="\n".join(sources), locks=work / "mp-locks"
+    )
 
 
 def ensure_mapproxy() -> Path:
@@ -74,32 +96,24 @@ def ensure_mapproxy() -> Path:
     return gunicorn
 
 
-def wrk(url: str, seconds: int, script: Path | None = None) -> tuple[float, float, float, float]:
-    """(req/s of 2xx/3xx answers, p50 ms, p99 ms, share of non-2xx/3xx answers)."""
-    args = ["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency"]
-    if script is not None:
-        args += ["-s", str(script)]
-    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+# -- load generators ------------------------------------------------------------------------------
+
+
+def wrk(url: str, seconds: float, script: Path) -> dict[str, float]:
+    """req/s of 2xx/3xx answers, p50/p99 ms, error share in %."""
+    args = ["wrk", "-t1", "-c16", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script), url]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     bad = int(bad_match.group(1)) if bad_match else 0
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     lat = {q: float(v) * scale[u] for q, v, u in _LATENCY.findall(out)}
-    good_share = 1 - bad / max(total, 1)
-    return rps * good_share, lat["50"], lat["99"], 1 - good_share
+    good = 1 - bad / max(total, 1)
+    return {"req/s": rps * good, "p50 ms": lat["50"], "p99 ms": lat["99"], "error %": 100 * (1 - good)}
 
 
-def lua_paths(path: Path, paths: list[str], *, unique_from: str | None = None) -> Path:
-    if unique_from is not None:
-        # every request a new tile: z=16, walking columns
-        path.write_text(
-            "local n = math.random(0, 1000000)\n"
-            "request = function()\n  n = n + 1\n"
-            f'  local path = string.format("{unique_from}", n % 65536, 20000 + math.floor(n / 65536))\n'
-            "  return wrk.format('GET', path)\nend\n"
-        )
-        return path
+def lua_cycle(path: Path, paths: list[str]) -> Path:
     items = ",".join(f'"{p}"' for p in paths)
     path.write_text(
         f"local paths = {{{items}}}\nlocal i = 0\n"
@@ -108,119 +122,343 @@ def lua_paths(path: Path, paths: list[str], *, unique_from: str | None = None) -
     return path
 
 
-async def herd(url: str, upstream: str, n: int = 100) -> tuple[int, float]:
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=n)) as client:
-        await client.post(f"{upstream}/_control", json={"reset": True, "delay": 0.2})
-
-        async def one() -> float:
-            started = time.perf_counter()
-            response = await client.get(url)
-            response.raise_for_status()
-            return (time.perf_counter() - started) * 1000
-
-        latencies = sorted(await asyncio.gather(*(one() for _ in range(n))))
-        fetched = (await client.get(f"{upstream}/_control")).json()["tile_requests"]
-        await client.post(f"{upstream}/_control", json={"reset": True})
-    return fetched, latencies[int(0.99 * (n - 1))] - 200.0  # overhead beyond the upstream's 200 ms
+def lua_unique(path: Path, pattern: str, start: int) -> Path:
+    """Every request a new z=16 tile, numbered from `start` (pattern has %d for x and y)."""
+    path.write_text(
+        f"local n = {start}\nrequest = function()\n  n = n + 1\n"
+        f'  local path = string.format("{pattern}", n % 65536, 20000 + math.floor(n / 65536))\n'
+        "  return wrk.format('GET', path)\nend\n"
+    )
+    return path
 
 
-def rss_mb(process: subprocess.Popen[bytes]) -> float:
-    parent = psutil.Process(process.pid)
-    return sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)]) / 2**20
+async def _one_request(port: int, path: str) -> tuple[int, float]:
+    """(status, ms) of one GET on a fresh connection, read to the end."""
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(_request(path))
+    data = await reader.read()
+    writer.close()
+    return _status(data), (time.perf_counter() - started) * 1000
+
+
+def _request(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+
+
+def _status(data: bytes) -> int:
+    return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
+
+
+def burst(port: int, path: str, n: int) -> list[tuple[int, float]]:
+    """`n` requests of one path sent at once on `n` connections opened beforehand; (status, ms) each.
+
+    The connections are open (and accepted by the server's backlog) before the clock starts, and the
+    requests go out in one loop without yielding, so the times are the server's, not the client's
+    connection set-up.
+    """
+    import uvloop
+
+    async def all_at_once() -> list[tuple[int, float]]:
+        connections = await asyncio.gather(*(asyncio.open_connection("127.0.0.1", port) for _ in range(n)))
+        await asyncio.sleep(0.2)
+        request = _request(path)
+        started = time.perf_counter()
+        for _, writer in connections:
+            writer.write(request)
+
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> tuple[int, float]:
+            data = await reader.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            writer.close()
+            return _status(data), elapsed
+
+        return list(await asyncio.gather(*(answer(reader, writer) for reader, writer in connections)))
+
+    return uvloop.run(all_at_once())
+
+
+def sequential(port: int, paths: list[str]) -> list[tuple[int, float]]:
+    import uvloop
+
+    async def one_by_one() -> list[tuple[int, float]]:
+        return [await _one_request(port, path) for path in paths]
+
+    return uvloop.run(one_by_one())
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+# -- processes ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    name: str
+    port: int
+    pattern: str
+    """Path of a tile: format fields layer, z, x, y."""
+    process: subprocess.Popen[bytes]
+    scenarios: tuple[str, ...]
+    results: dict[str, list[float]] = field(default_factory=dict)
+    statuses: collections.Counter[int] = field(default_factory=collections.Counter)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def path(self, layer: str, z: int | str, x: int | str, y: int | str) -> str:
+        return self.pattern.format(layer=layer, z=z, x=x, y=y)
+
+    def add(self, key: str, value: float) -> None:
+        self.results.setdefault(key, []).append(value)
+
+    def worker_pids(self) -> list[int]:
+        return [child.pid for child in psutil.Process(self.process.pid).children(recursive=True)]
+
+
+class RssSampler:
+    """Peak RSS per process and peak PSS of a whole process tree, sampled in a thread.
+
+    PSS counts pages the gunicorn master shares with its forked workers once, as a container's memory
+    limit does; summing RSS would count them once per process.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self.peaks: dict[int, int] = {}
+        self.peak_pss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pss = 0
+            for process in [self.root, *self.root.children(recursive=True)]:
+                try:
+                    memory = process.memory_full_info()
+                except psutil.Error:
+                    continue
+                pss += memory.pss
+                self.peaks[process.pid] = max(self.peaks.get(process.pid, 0), memory.rss)
+            self.peak_pss = max(self.peak_pss, pss)
+            self._stop.wait(0.2)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# -- scenarios ------------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, work: Path, upstream_port: int, seconds: float) -> None:
+        self.work = work
+        self.upstream = f"http://127.0.0.1:{upstream_port}"
+        self.seconds = seconds
+        self.next_unique = 0
+
+    def unique_start(self) -> int:
+        self.next_unique += 400_000  # far more tiles than any phase requests
+        return self.next_unique
+
+    def upstream_counts(self, reset: bool = False) -> dict[str, int]:
+        url = f"{self.upstream}/_control" + ("?reset=1" if reset else "")
+        return httpx.get(url, timeout=10).json()["by_layer"]  # type: ignore[no-any-return]
+
+    def settle(self, quiet: float = 0.5, limit: float = 30.0) -> None:
+        """Wait until the upstream has seen no tile request for `quiet` seconds."""
+        deadline = time.monotonic() + limit
+        last = self.upstream_counts()
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            now = self.upstream_counts()
+            if now == last:
+                return
+            last = now
+
+    def warm(self, target: Target) -> None:
+        hot = [target.path("demo", z, x, y) for z, x, y in HOT_SET]
+        for path in hot:
+            httpx.get(target.base + path, timeout=30).raise_for_status()
+        script = lua_cycle(self.work / f"{target.name}-warm.lua", hot)
+        wrk(target.base + "/", 2, script)  # every worker's cache warm before measuring
+
+    def round(self, target: Target, round_number: int) -> None:
+        work, name = self.work, target.name.replace(" ", "-")
+        hot = [target.path("demo", z, x, y) for z, x, y in HOT_SET]
+        loads: dict[str, Callable[[], Path]] = {
+            "hot tile": lambda: lua_cycle(work / f"{name}-one.lua", hot[:1]),
+            "hot set (64)": lambda: lua_cycle(work / f"{name}-set.lua", hot),
+            "cold misses": lambda: lua_unique(
+                work / f"{name}-cold.lua", target.path("demo", 16, "%d", "%d"), self.unique_start()
+            ),
+            "slow upstream misses": lambda: lua_unique(
+                work / f"{name}-slow.lua", target.path("slow", 16, "%d", "%d"), self.unique_start()
+            ),
+        }
+        for label, script in loads.items():
+            if label not in target.scenarios:
+                continue
+            for key, value in wrk(target.base + "/", self.seconds, script()).items():
+                target.add(f"{label} {key}", value)
+            time.sleep(0.5)
+        if "herd" in target.scenarios:
+            self.settle()  # MapProxy's sync workers still work through the slow phase's queued requests
+            self.upstream_counts(reset=True)
+            cold = target.path("slow", 14, 9300 + round_number, 5000)
+            answers = burst(target.port, cold, 100)
+            target.add("herd 100 upstream fetches", self.upstream_counts()["slow"])
+            target.add("herd 100 waiter p99 over 200 ms", p99([ms for _, ms in answers]) - SLOW_DELAY_MS)
+            target.add("herd 100 non-200 answers", sum(status != 200 for status, _ in answers))
+            hot_answers = burst(target.port, hot[0], 100)
+            hot_p99 = p99([ms for _, ms in hot_answers])
+            target.add("burst 100 hot p99 ms", hot_p99)
+            # what coalescing adds beyond answering 100 requests at once at all
+            target.add(
+                "herd 100 p99 - 200 ms - hot burst p99", target.results["herd 100 waiter p99 over 200 ms"][-1] - hot_p99
+            )
+        if "down" in target.scenarios:
+            start = self.unique_start()
+            paths = [target.path("down", 16, (start + i) % 65536, 20000 + round_number) for i in range(30)]
+            answers = sequential(target.port, paths)
+            target.statuses.update(status for status, _ in answers)
+            target.add("upstream down p50 ms", statistics.median(ms for _, ms in answers))
+            target.add("upstream down p99 ms", p99([ms for _, ms in answers]))
+
+    def memory(self, target: Target, fill: int) -> dict[str, float]:
+        """Fill every worker's cache with `fill` new tiles, serve the load, report peak RSS."""
+        with RssSampler(target.process.pid) as sampler:
+            deadline = time.monotonic() + 120
+            sizes: set[int] = {0}
+            while time.monotonic() < deadline:
+                script = lua_unique(self.work / "fill.lua", target.path("demo", 16, "%d", "%d"), self.unique_start())
+                wrk(target.base + "/", 4, script)
+                before = min(sizes)
+                sizes = {httpx.get(target.base + "/health", timeout=10).json()["cache_size"] for _ in range(24)}
+                if min(sizes) >= fill or min(sizes) == before:  # full, or held at its byte budget
+                    break
+            hot = lua_cycle(self.work / "mem-set.lua", [target.path("demo", z, x, y) for z, x, y in HOT_SET])
+            wrk(target.base + "/", max(2.0, self.seconds), hot)
+            cold = lua_unique(self.work / "mem-cold.lua", target.path("demo", 16, "%d", "%d"), self.unique_start())
+            wrk(target.base + "/", max(2.0, self.seconds), cold)
+        workers = [sampler.peaks.get(pid, 0) for pid in target.worker_pids()]
+        return {
+            "cache sizes seen": min(sizes) if sizes else 0,
+            "peak worker RSS MiB": max(workers) / 2**20,
+            "peak instance PSS MiB": sampler.peak_pss / 2**20,
+        }
+
+
+def start(command: list[str], port: int, **kwargs: object) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
+    wait_for_port(port, timeout=60)
+    return process  # type: ignore[no-any-return]
+
+
+def print_table(targets: list[Target]) -> None:
+    ours, theirs, bare = targets[0], targets[-1], next((t for t in targets if t.name == "MapMap bare"), None)
+    print(f"\n{'median of rounds':36} {'MapMap':>9} {'MapProxy':>9} {'ratio':>6} {'bare':>9}")
+    for key, values in ours.results.items():
+        mine = statistics.median(values)
+        other = statistics.median(theirs.results[key]) if key in theirs.results else float("nan")
+        ratio = mine / other if other else float("nan")
+        bare_text = f"{statistics.median(bare.results[key]):9.1f}" if bare and key in bare.results else ""
+        print(f"{key:36} {mine:9.1f} {other:9.1f} {ratio:6.2f} {bare_text}")
+    for target in (ours, theirs):
+        print(f"upstream down status codes, {target.name}: {dict(sorted(target.statuses.items()))}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--fill", type=int, default=10_000, help="tiles per worker for the memory scenario")
+    parser.add_argument("--quick", action="store_true", help="sanity run: 2 s per load, 1 round, 1000-tile fill")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare-app (no middleware) variant")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds, args.fill = 2, 1, 1000
     work = Path(tempfile.mkdtemp(prefix="mapmap-bench-"))
-    up_port, mm_port, mp_port = free_port(), free_port(), free_port()
-    upstream = f"http://127.0.0.1:{up_port}"
+    up_port, down_port = free_port(), free_port()  # nothing ever listens on down_port
     procs: list[subprocess.Popen[bytes]] = []
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     try:
-        demo = [sys.executable, "-m", "mapmap.demo_upstream", "--port", str(up_port)]
-        procs.append(subprocess.Popen(demo, **quiet))  # type: ignore[call-overload]
-        wait_for_port(up_port, timeout=20)
-        upstreams = work / "upstreams.json"
-        upstreams.write_text(json.dumps({"endpoints": [{
-            "name": "demo", "capabilities_url": f"{upstream}/wmts?SERVICE=WMTS&REQUEST=GetCapabilities",
-            "layer": "demo", "tile_matrix_set": "WebMercatorQuad"}]}))  # fmt: skip
-        env = {**os.environ, "UPSTREAMS_FILE": str(upstreams), "DEMO_UPSTREAM": "false",
+        procs.append(start([sys.executable, str(HERE / "tile_upstream.py"), "--port", str(up_port)], up_port))
+        bench = Bench(work, up_port, args.seconds)
+        capabilities = f"{bench.upstream}/wmts?SERVICE=WMTS&REQUEST=GetCapabilities"
+        endpoints = [
+            {"name": "demo", "capabilities_url": capabilities, "layer": "demo", "tile_matrix_set": "WebMercatorQuad"},
+            {"name": "slow", "capabilities_url": capabilities, "layer": "slow", "tile_matrix_set": "WebMercatorQuad"},
+            {"name": "down", "xyz_template": f"http://127.0.0.1:{down_port}/{{z}}/{{x}}/{{y}}.png"},
+        ]
+        (work / "upstreams.json").write_text(json.dumps({"endpoints": endpoints}))
+        (work / "prom").mkdir()
+        env = {**os.environ, "UPSTREAMS_FILE": str(work / "upstreams.json"), "DEMO_UPSTREAM": "false",
                "SECRET_KEY": os.urandom(24).hex(), "ALLOWED_HOSTS": "127.0.0.1", "ENABLE_REQUEST_LOGGING": "false",
                "LOG_LEVEL": "WARNING", "WORKERS": str(args.workers), "CACHE_SIZE": "10000",
                "PROMETHEUS_MULTIPROC_DIR": str(work / "prom")}  # fmt: skip
-        (work / "prom").mkdir()
-        mapmap = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mapmap.cli",
-                "serve",
-                "--production",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(mm_port),
-            ],
-            env=env,
-            cwd=work,
-            **quiet,  # type: ignore[call-overload]
-        )
-        procs.append(mapmap)
+        every = ("hot tile", "hot set (64)", "cold misses", "slow upstream misses", "herd", "down")
+        targets = []
+        mm_port = free_port()
+        serve = [sys.executable, "-m", "mapmap.cli", "serve", "--production", "--host", "127.0.0.1"]
+        process = start([*serve, "--port", str(mm_port)], mm_port, env=env, cwd=work)
+        procs.append(process)
+        targets.append(Target("MapMap", mm_port, "/tiles/{layer}/{z}/{x}/{y}.png", process, every))
+        if not args.no_bare:
+            bare_port = free_port()
+            bare_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(work / "prom-bare")}
+            (work / "prom-bare").mkdir()
+            command = [sys.executable, str(HERE / "variants.py"), "bare", "--port", str(bare_port)]
+            process = start([*command, "--workers", str(args.workers)], bare_port, env=bare_env, cwd=work)
+            procs.append(process)
+            scenarios = ("hot tile", "hot set (64)", "cold misses", "herd")
+            targets.append(Target("MapMap bare", bare_port, "/tiles/{layer}/{z}/{x}/{y}.png", process, scenarios))
         gunicorn = ensure_mapproxy()
         config = work / "mapproxy.yaml"
-        config.write_text(MAPPROXY_YAML.format(cache=work / "mp-cache", locks=work / "mp-locks", upstream=upstream))
-        procs.append(subprocess.Popen(
-            [str(gunicorn), "-w", str(args.workers), "-b", f"127.0.0.1:{mp_port}", "--log-level", "warning",
-             f"mapproxy.wsgiapp:make_wsgi_app('{config}')"], cwd=work, **quiet,  # type: ignore[call-overload]
-        ))  # fmt: skip
-        wait_for_port(mm_port, timeout=30)
-        wait_for_port(mp_port, timeout=30)
-        targets = {
-            "MapMap": (f"http://127.0.0.1:{mm_port}", "/tiles/demo/{z}/{x}/{y}.png"),
-            "MapProxy": (f"http://127.0.0.1:{mp_port}", "/tms/1.0.0/demo/webmercator/{z}/{x}/{y}.png"),
-        }
-        results: dict[str, dict[str, list[float]]] = {name: {} for name in targets}
-        peak_rss = 0.0
-        for name, (base, pattern) in targets.items():
-            hot = [pattern.format(z=z, x=x, y=y) for z, x, y in HOT_SET]
-            for path in hot:  # warm
-                httpx.get(base + path, timeout=30).raise_for_status()
-            scripts = {
-                "hot tile": lua_paths(work / f"{name}-one.lua", hot[:1]),
-                "hot set (64)": lua_paths(work / f"{name}-set.lua", hot),
-                "cold misses": lua_paths(
-                    work / f"{name}-cold.lua", [], unique_from=pattern.format(z=16, x="%d", y="%d")
-                ),
-            }
-            for label in ("hot tile", "hot set (64)"):  # every worker's cache warm before measuring
-                wrk(base + "/", 2, scripts[label])
-            for _ in range(args.rounds):
-                for label, script in scripts.items():
-                    rps, p50, p99, errors = wrk(base + "/", args.seconds, script)
-                    for key, value in ((f"{label} ok req/s", rps), (f"{label} p50 ms", p50), (f"{label} p99 ms", p99),
-                                       (f"{label} error %", errors * 100)):  # fmt: skip
-                        results[name].setdefault(key, []).append(value)
-                    if name == "MapMap":
-                        peak_rss = max(peak_rss, rss_mb(mapmap))
-                time.sleep(3)  # let the upstream drain what the cold phase queued
-                fetched, overhead = asyncio.run(herd(base + pattern.format(z=14, x=9300 + _, y=5000), upstream))
-                results[name].setdefault("herd 100 upstream fetches", []).append(fetched)
-                results[name].setdefault("herd 100 waiter p99 overhead ms", []).append(overhead)
-        print(f"\n{'metric':38} {'MapMap':>10} {'MapProxy':>10} {'ratio':>7}")
-        for key in results["MapMap"]:
-            ours, theirs = statistics.median(results["MapMap"][key]), statistics.median(results["MapProxy"][key])
-            ratio = ours / theirs if theirs else float("nan")
-            print(f"{key:38} {ours:10.1f} {theirs:10.1f} {ratio:7.2f}")
-        print(f"{'MapMap peak RSS (all workers) MiB':38} {peak_rss:10.1f}")
+        rest = f"{bench.upstream}/wmts/rest/{{layer}}/default/WebMercatorQuad/%(z)s/%(y)s/%(x)s.png"
+        urls = {layer: rest.format(layer=layer) for layer in ("demo", "slow")}
+        urls["down"] = f"http://127.0.0.1:{down_port}/%(z)s/%(x)s/%(y)s.png"
+        config.write_text(mapproxy_yaml(work, urls))
+        mp_port = free_port()
+        mp_command = [str(gunicorn), "-w", str(args.workers), "-b", f"127.0.0.1:{mp_port}", "--log-level",
+                      "warning", f"mapproxy.wsgiapp:make_wsgi_app('{config}')"]  # fmt: skip
+        process = start(mp_command, mp_port, cwd=work)
+        procs.append(process)
+        targets.append(Target("MapProxy", mp_port, "/tms/1.0.0/{layer}/webmercator/{z}/{x}/{y}.png", process, every))
+        for target in targets:
+            bench.warm(target)
+        started = time.monotonic()
+        for round_number in range(args.rounds):
+            for target in targets:
+                bench.round(target, round_number)
+            print(f"round {round_number + 1}/{args.rounds} done ({time.monotonic() - started:.0f} s)", flush=True)
+        mapproxy_pids = [process.pid, *targets[-1].worker_pids()]
+        mapproxy_pss = sum(psutil.Process(pid).memory_full_info().pss for pid in mapproxy_pids)
+        print_table(targets)
+        memory = bench.memory(targets[0], args.fill)
+        print(
+            f"memory, MapMap {args.workers} workers each filled to >= {memory['cache sizes seen']:.0f} tiles "
+            f"(fill {args.fill}, CACHE_SIZE 10000) then loaded: peak worker RSS {memory['peak worker RSS MiB']:.0f} "
+            f"MiB, peak instance PSS {memory['peak instance PSS MiB']:.0f} MiB (limit {MEMORY_LIMIT_MIB} MiB); "
+            f"MapProxy instance PSS {mapproxy_pss / 2**20:.0f} MiB (file cache on disk)"
+        )
     finally:
         for process in reversed(procs):
             process.terminate()
         for process in procs:
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 if __name__ == "__main__":

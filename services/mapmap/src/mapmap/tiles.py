@@ -23,7 +23,7 @@ from mapmap.config import EndpointConfig
 from mapmap.errors import CapabilitiesError, InvalidTileRequest, NotFoundError, TileOutOfRange, UpstreamError
 from mapmap.reproject import decode_rgba, encode_image, matching_matrix, mosaic, plan_sources, warp_tile
 from mapmap.tms import TileIndex, TileMatrixSet, web_mercator_quad
-from mapmap.upstream import IMAGE_TYPES, UpstreamClient
+from mapmap.upstream import IMAGE_TYPES, UpstreamClient, image_type
 
 __all__ = ["Endpoint", "Source", "Tile", "TileMetrics", "TileService", "image_kind_for"]
 
@@ -383,7 +383,5 @@ def _tile(marker: bytes, etag: bytes, body: bytes, stored_at: float, kind: str, 
 def _decode(entry: CacheEntry, now: float, *, stale: bool) -> Tile:
     value = entry.value
     marker, etag, body = value[:1], value[1:33], value[33:]
-    from mapmap.upstream import image_type
-
     kind = image_type(body) or "png"
     return _tile(marker, etag, body, entry.stored_at, kind, age=entry.age(now), stale=stale)
