@@ -25,6 +25,9 @@ __all__ = ["PooledHTTP11Transport"]
 _Origin = tuple[str, str, int]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+# Flow control: stop reading from the socket while this much body is buffered and unread, so a
+# huge or endless upstream body cannot grow memory faster than the size cap above us consumes it.
+_PAUSE_READING_AT = 256 * 1024
 
 
 class _StaleConnection(Exception):
@@ -40,10 +43,14 @@ class _Connection(asyncio.Protocol):
         self._begin()
 
     def _begin(self) -> None:
+        if getattr(self, "reading_paused", False) and self.transport is not None:
+            self.transport.resume_reading()  # a reused connection whose last body was left unread
         self.parser = httptools.HttpResponseParser(self)
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.chunks: deque[bytes] = deque()
+        self.buffered = 0
+        self.reading_paused = False
         self.head_done = False
         self.complete = False
         self.received = False
@@ -89,7 +96,19 @@ class _Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         self.chunks.append(body)
+        self.buffered += len(body)
+        if self.buffered >= _PAUSE_READING_AT and not self.reading_paused and self.transport is not None:
+            self.transport.pause_reading()
+            self.reading_paused = True
         self._wake()
+
+    def take_chunk(self) -> bytes:
+        chunk = self.chunks.popleft()
+        self.buffered -= len(chunk)
+        if self.reading_paused and self.buffered < _PAUSE_READING_AT // 2 and self.transport is not None:
+            self.transport.resume_reading()
+            self.reading_paused = False
+        return chunk
 
     def on_message_complete(self) -> None:
         self.keep_alive = self.parser.should_keep_alive()  # the parser forgets it once the message is done
@@ -135,7 +154,7 @@ class _Body(httpx.AsyncByteStream):
         connection = self.connection
         while True:
             while connection.chunks:
-                yield connection.chunks.popleft()
+                yield connection.take_chunk()
             if connection.complete:
                 return
             if connection.error is not None:

@@ -41,6 +41,13 @@ class ScriptedServer:
                     break
                 elif path == "/one-per-connection" and served_here > 1:
                     break  # a server that dropped the idle connection just as the request arrived
+                elif path == "/endless":
+                    writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    chunk = b"x" * 65536
+                    for _ in range(512):  # 32 MiB offered; a reader that stops early must not buffer it
+                        writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        await writer.drain()
+                    writer.write(b"0\r\n\r\n")
                 elif path == "/garbage":
                     writer.write(b"NOT HTTP AT ALL\r\n\r\n")
                 else:
@@ -151,3 +158,14 @@ async def test_app_start_up_freezes_its_heap_out_of_the_collector() -> None:
         await asyncio.wait_for(lifespan, 10)
     finally:
         gc.unfreeze()
+
+
+async def test_a_body_nobody_reads_is_not_buffered_beyond_the_flow_control_mark(server: ScriptedServer) -> None:
+    transport = PooledHTTP11Transport()
+    async with client(transport) as http, http.stream("GET", f"http://127.0.0.1:{server.port}/endless") as response:
+        first = await anext(response.aiter_raw())
+        await asyncio.sleep(0.3)  # the server keeps writing while we do not read
+        connection = response.stream._stream.connection  # type: ignore[attr-defined]  # httpx wraps our _Body
+        assert first
+        assert connection.reading_paused
+        assert connection.buffered < 1024 * 1024
