@@ -228,10 +228,10 @@ class JobManager:
                 pending = []
             times.add("store", time.perf_counter() - t2)
             t3 = time.perf_counter()
-            self.broadcaster.publish(
-                handle.task_id,
-                {"type": "frame", "task_id": handle.task_id, "frame": frame_no, "ts": ts, "tracks": message_tracks},
-            )
+            live = {"type": "frame", "task_id": handle.task_id, "frame": frame_no, "ts": ts, "tracks": message_tracks}
+            if self.broadcaster.wants_frames(handle.task_id):
+                live["images"] = images  # raw; each WebSocket client encodes JPEG off the loop, if it keeps up
+            self.broadcaster.publish(handle.task_id, live)
             times.add("push", time.perf_counter() - t3)
             self.counters.frames(len(images))
             self.counters.detections(len(message_tracks))
