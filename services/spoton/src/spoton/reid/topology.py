@@ -82,6 +82,13 @@ class CameraTopology:
     def overlapping(self, a: str, b: str) -> bool:
         return frozenset((a, b)) in self.overlaps
 
+    def plausible(self, last_camera: str, new_camera: str, gap_s: float) -> bool:
+        """`allows`, except that a camera the topology does not name is not constrained."""
+        known = self.cameras
+        if last_camera not in known or new_camera not in known:
+            return True
+        return self.allows(last_camera, new_camera, gap_s)
+
     def allows(self, last_camera: str, new_camera: str, gap_s: float) -> bool:
         """Could one person last seen in `last_camera` appear in `new_camera` `gap_s` seconds later?"""
         if last_camera == new_camera:
