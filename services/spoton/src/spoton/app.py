@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from servicekit import Health, ReadinessCheck, enforce_deploy_checks, envelope, metrics_for
 from servicekit.asgi import ASGIApp
 
-from spoton.api import admin, analytics, auth, environments, exports, gdpr, system, tasks, tracking, web, ws
+from spoton.api import admin, analytics, auth, environments, exports, gdpr, reid, system, tasks, tracking, web, ws
 from spoton.api.errors import install_error_handlers
 from spoton.api.state import AppState
 from spoton.config import DEPLOY_CHECKS, Settings
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     api.include_router(environments.router, prefix=prefix)
     api.include_router(tasks.router, prefix=prefix)
     api.include_router(tracking.router, prefix=prefix)
+    api.include_router(reid.router, prefix=prefix)
     if settings.ENABLE_ANALYTICS_ENDPOINTS:
         api.include_router(analytics.router, prefix=prefix)
     if settings.ENABLE_EXPORT_ENDPOINTS:

@@ -47,6 +47,7 @@ MATRIX: dict[tuple[str, str], str | None] = {
     ("GET", "/analytics/tasks/{task_id}/speeds"): "viewer",
     ("GET", "/analytics/tasks/{task_id}/transitions"): "viewer",
     ("GET", "/analytics/tasks/{task_id}/heatmap"): "viewer",
+    ("GET", "/tasks/{task_id}/links"): "viewer",
     ("POST", "/exports"): "operator",
     ("GET", "/exports/{export_id}"): "viewer",
     ("GET", "/exports/{export_id}/download"): "viewer",

@@ -122,3 +122,54 @@ async def test_annotated_mp4_has_every_frame_and_draws_global_ids(service, finis
 
     assert share_of_colour(tile) > 0.5  # drawn in the global id's colour
     assert share_of_colour(original) < 0.1  # and not there in the raw frame
+
+
+async def test_links_expose_a_refined_confidence_per_track(service, finished_task) -> None:
+    assert finished_task["stats"]["refined_moves"] >= 0
+    links = (
+        await service.client.get(f"{service.prefix}/tasks/{finished_task['id']}/links", headers=service.auth("viewer"))
+    ).json()
+    tracks = [t for p in links["persons"] for t in p["tracks"]]
+    persons = (
+        await service.client.get(
+            f"{service.prefix}/tasks/{finished_task['id']}/persons", headers=service.auth("viewer")
+        )
+    ).json()
+    assert {p["person"] for p in links["persons"]} == {p["id"] for p in persons}
+    assert all(0.0 <= t["confidence"] <= 1.0 for t in tracks)
+    assert {t["reason"] for t in tracks} <= {"new", "overlap", "appearance"}
+    for person in links["persons"]:
+        assert person["weakest_confidence"] == min(t["confidence"] for t in person["tracks"])
+    unsure = (
+        await service.client.get(
+            f"{service.prefix}/tasks/{finished_task['id']}/links", params={"max_confidence": 0.0},
+            headers=service.auth("viewer"),
+        )
+    ).json()  # fmt: skip
+    assert all(p["weakest_confidence"] == 0.0 for p in unsure["persons"])
+
+
+@pytest.mark.slow
+async def test_annotated_mp4_of_an_uploaded_video_task(service, tmp_path: Path) -> None:
+    source = tmp_path / "cam.avi"
+    scene = demo_scene(num_frames=8, width=W, height=H)
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (W, H))
+    for frame in range(1, 9):
+        writer.write(scene.render("cam_b", frame)[0])
+    writer.release()
+    p, op = service.prefix, service.auth("operator")
+    with source.open("rb") as handle:
+        upload = await service.client.post(
+            f"{p}/videos", files={"file": ("cam.avi", handle, "video/x-msvideo")}, headers=op
+        )
+    assert upload.status_code == 201, upload.text
+    body = {"source": "video", "video_id": upload.json()["video_id"], "camera": "cam_b", "max_frames": 6}
+    task = await service.client.post(f"{p}/tasks", json=body, headers=op)
+    assert (await service.wait_task(task.json()["id"]))["status"] == "completed"
+    video = tmp_path / "annotated.mp4"
+    video.write_bytes(await _export(service, task.json()["id"], "mp4"))
+    capture = cv2.VideoCapture(str(video))
+    frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    capture.release()
+    assert (frames, size) == (6, (W, H))  # max_frames bounds the video as it bounded the task
