@@ -102,6 +102,7 @@ def test_topology_and_refinement_keep_global_id_accuracy_and_every_link_plausibl
     assert sum(c["total"] for c in want.values()) >= 3
 
 
+@pytest.mark.slow
 def test_a_lookalike_appearing_two_rooms_away_too_soon_is_never_linked() -> None:
     """Two people dressed alike: one leaves room A's views, the other appears in room C 0.3 s later."""
     look = Appearance(*PALETTE[0])

@@ -70,7 +70,7 @@ def _encode(images: dict[str, npt.NDArray[np.uint8]], options: ImageOptions) -> 
         image = images[camera]
         if options.max_width is not None and image.shape[1] > options.max_width:
             height = max(1, round(image.shape[0] * options.max_width / image.shape[1]))
-            image = cv2.resize(image, (options.max_width, height), interpolation=cv2.INTER_AREA)
+            image = np.asarray(cv2.resize(image, (options.max_width, height), interpolation=cv2.INTER_AREA), np.uint8)
         ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, options.quality])
         if ok:
             out.append((camera, jpeg.tobytes()))

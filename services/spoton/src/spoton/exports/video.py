@@ -71,7 +71,7 @@ def write_annotated_video(source: FrameSource, rows: Sequence[Sequence[Any]], ta
                     if tile_size[0] * cols * tile_size[1] * grid_rows > MAX_VIDEO_PIXELS:
                         raise InvalidInputError("the tiled video would exceed 4K; export fewer cameras")
                 if (image.shape[1], image.shape[0]) != tile_size:
-                    image = cv2.resize(image, tile_size)
+                    image = np.asarray(cv2.resize(image, tile_size), dtype=np.uint8)
                 tiles[camera] = _annotate(image, camera, frame, boxes.get((camera, frame), ()))
             assert tile_size is not None  # the first frame set it
             w, h = tile_size
@@ -81,7 +81,7 @@ def write_annotated_video(source: FrameSource, rows: Sequence[Sequence[Any]], ta
                     r, c = divmod(i, cols)
                     canvas[r * h : (r + 1) * h, c * w : (c + 1) * w] = tiles[camera]
             if writer is None:
-                fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+                fourcc = cv2.VideoWriter.fourcc(*"mp4v")
                 writer = cv2.VideoWriter(str(target), fourcc, float(source.fps), (w * cols, h * grid_rows))
                 if not writer.isOpened():
                     raise RuntimeError("OpenCV could not open an mp4v video writer")
