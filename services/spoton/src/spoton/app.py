@@ -16,12 +16,12 @@ from pydantic import SecretStr
 from servicekit import Health, ReadinessCheck, enforce_deploy_checks, envelope, metrics_for
 from servicekit.asgi import ASGIApp
 
-from spoton.api import admin, analytics, auth, environments, exports, gdpr, system, tasks, tracking, web, ws
+from spoton.api import admin, analytics, auth, environments, exports, gdpr, reid, system, tasks, tracking, web, ws
 from spoton.api.errors import install_error_handlers
 from spoton.api.state import AppState
 from spoton.config import DEPLOY_CHECKS, Settings
 from spoton.db import Database
-from spoton.exports import ExportManager
+from spoton.exports import ExportManager, TaskFrames
 from spoton.logs import log
 from spoton.metrics import SpotOnMetrics
 from spoton.pipeline import Broadcaster, JobManager, check_models
@@ -88,6 +88,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             access_key=settings.AWS_ACCESS_KEY_ID,
             secret_key=settings.AWS_SECRET_ACCESS_KEY.get_secret_value() if settings.AWS_SECRET_ACCESS_KEY else None,
         )
+    state.exports.frames = TaskFrames(
+        settings.DATA_DIR / "uploads", settings.media_root, state.object_store.fetch if state.object_store else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     api.include_router(environments.router, prefix=prefix)
     api.include_router(tasks.router, prefix=prefix)
     api.include_router(tracking.router, prefix=prefix)
+    api.include_router(reid.router, prefix=prefix)
     if settings.ENABLE_ANALYTICS_ENDPOINTS:
         api.include_router(analytics.router, prefix=prefix)
     if settings.ENABLE_EXPORT_ENDPOINTS:

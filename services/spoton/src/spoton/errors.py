@@ -53,10 +53,10 @@ class UnknownModelError(SpotOnError, ValueError):
 class WeightsNotFoundError(SpotOnError, FileNotFoundError):
     """A model needs a weights file that is not present (we never download at run time)."""
 
-    def __init__(self, model: str, path: Path) -> None:
+    def __init__(self, model: str, path: Path, fallback: str = "the zero-weight 'hog' detector") -> None:
         super().__init__(
             f"{model} needs its weights file {str(path)!r}, which does not exist; "
-            f"place it there (WEIGHTS_DIR) or choose the zero-weight 'hog' detector"
+            f"place it there (WEIGHTS_DIR) or choose {fallback}"
         )
         self.model = model
         self.path = path

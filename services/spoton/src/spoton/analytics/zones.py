@@ -23,6 +23,7 @@ __all__ = [
     "ZoneEvent",
     "dwell_summary",
     "events_from_visits",
+    "merged_tracks",
     "occupancy_series",
     "points_in_polygon",
     "zone_visits",
@@ -100,7 +101,8 @@ def points_in_polygon(points: npt.ArrayLike, polygon: Sequence[tuple[float, floa
     return np.asarray((crosses & (x < x_at)).sum(axis=1) % 2 == 1)
 
 
-def _merged(samples: Iterable[Sample]) -> dict[int, list[tuple[float, float, float]]]:
+def merged_tracks(samples: Iterable[Sample]) -> dict[int, list[tuple[float, float, float]]]:
+    """Per person, time-sorted (ts, x, y); cameras seeing the person at one moment are averaged."""
     acc: dict[tuple[int, float], list[tuple[float, float]]] = defaultdict(list)
     for s in samples:
         acc[(s.person, s.ts)].append((s.x, s.y))
@@ -115,7 +117,7 @@ def _merged(samples: Iterable[Sample]) -> dict[int, list[tuple[float, float, flo
 
 def zone_visits(samples: Iterable[Sample], zones: Sequence[Zone], *, max_gap_s: float = 2.0) -> list[Visit]:
     visits: list[Visit] = []
-    for person, track in sorted(_merged(samples).items()):
+    for person, track in sorted(merged_tracks(samples).items()):
         arr = np.asarray(track)
         for zone in zones:
             inside = points_in_polygon(arr[:, 1:], zone.polygon)
@@ -175,7 +177,7 @@ def occupancy_series(
     """Per zone: (bucket start, the most people inside at any one moment of the bucket)."""
     if bucket_s <= 0:
         raise InvalidInputError("bucket_s must be > 0")
-    merged = _merged(samples)
+    merged = merged_tracks(samples)
     per_moment: dict[str, dict[float, int]] = {z.name: defaultdict(int) for z in zones}
     for track in merged.values():
         arr = np.asarray(track)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spoton.analytics import Zone
+from spoton.analytics import Tripwire, Zone
 from spoton.api.deps import DbId, Operator, State, Viewer
 from spoton.api.schemas import (
     CalibrationIn,
@@ -21,12 +21,15 @@ from spoton.api.schemas import (
     EnvironmentIn,
     EnvironmentOut,
     EnvironmentPatch,
+    TopologyIn,
+    TripwireIn,
     ZoneIn,
 )
 from spoton.db import Camera, Environment, record_audit
 from spoton.errors import ConflictError, DegenerateHomographyError, InvalidInputError, NotFoundError
 from spoton.geometry import Homography, estimate_homography
-from spoton.scene import ROOMS, demo_cameras
+from spoton.reid import CameraTopology
+from spoton.scene import DEMO_TOPOLOGY, DEMO_TRIPWIRES, ROOMS, demo_cameras
 
 __all__ = ["router"]
 
@@ -39,6 +42,20 @@ def _zones(zones: list[ZoneIn]) -> list[dict[str, Any]]:
     if len(set(names)) != len(names):
         raise InvalidInputError("zone names must be unique within an environment")
     return [z.to_dict() for z in parsed]
+
+
+def _tripwires(wires: list[TripwireIn]) -> list[dict[str, Any]]:
+    parsed = [Tripwire.from_dict(w.model_dump()) for w in wires]
+    names = [w.name for w in parsed]
+    if len(set(names)) != len(names):
+        raise InvalidInputError("tripwire names must be unique within an environment")
+    return [w.to_dict() for w in parsed]
+
+
+def _topology(topology: TopologyIn | None) -> dict[str, Any] | None:
+    if topology is None:
+        return None
+    return CameraTopology.from_dict(topology.model_dump(mode="json")).to_dict()
 
 
 def _env_out(env: Environment) -> EnvironmentOut:
@@ -99,7 +116,10 @@ async def list_environments(user: Viewer, state: State) -> list[EnvironmentOut]:
 @router.post("", response_model=EnvironmentOut, status_code=201)
 async def create_environment(body: EnvironmentIn, user: Operator, state: State) -> EnvironmentOut:
     async with state.db.session() as session:
-        env = Environment(name=body.name, description=body.description, zones=_zones(body.zones))
+        env = Environment(
+            name=body.name, description=body.description, zones=_zones(body.zones),
+            tripwires=_tripwires(body.tripwires), topology=_topology(body.topology),
+        )  # fmt: skip
         session.add(env)
         record_audit(session, actor=user.username, action="environment.create", target=f"environment:{body.name}",
                      client_ip=user.client_ip)  # fmt: skip
@@ -120,7 +140,10 @@ async def create_demo_environment(user: Operator, state: State, name: str = "dem
         for room, (x0, x1, y0, y1) in ROOMS.items()
     ]
     async with state.db.session() as session:
-        env = Environment(name=name, description="Synthetic demo scene: rooms A, B, C on a corridor", zones=zones)
+        env = Environment(
+            name=name, description="Synthetic demo scene: rooms A, B, C on a corridor", zones=zones,
+            tripwires=[dict(w) for w in DEMO_TRIPWIRES], topology=CameraTopology.from_dict(DEMO_TOPOLOGY).to_dict(),
+        )  # fmt: skip
         session.add(env)
         try:
             await session.flush()
@@ -164,6 +187,10 @@ async def update_environment(env_id: DbId, body: EnvironmentPatch, user: Operato
             env.description = body.description
         if body.zones is not None:
             env.zones = _zones(body.zones)
+        if body.tripwires is not None:
+            env.tripwires = _tripwires(body.tripwires)
+        if "topology" in body.model_fields_set:  # an explicit null removes it
+            env.topology = _topology(body.topology)
         record_audit(session, actor=user.username, action="environment.update", target=f"environment:{env.name}",
                      client_ip=user.client_ip)  # fmt: skip
         await session.commit()

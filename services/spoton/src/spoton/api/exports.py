@@ -18,6 +18,8 @@ MEDIA_TYPES = {
     "json": "application/json",
     "mot": "application/zip",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "mp4": "video/mp4",
 }
 
 

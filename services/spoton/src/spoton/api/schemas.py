@@ -23,6 +23,9 @@ __all__ = [
     "TaskIn",
     "TaskOut",
     "TokenOut",
+    "TopologyIn",
+    "TransitLinkIn",
+    "TripwireIn",
     "UserIn",
     "UserOut",
     "VideoRef",
@@ -74,15 +77,41 @@ class ZoneIn(_In):
     polygon: list[Point] = Field(min_length=3, max_length=256)
 
 
+class TripwireIn(_In):
+    name: str = Name
+    a: Point
+    b: Point
+
+
+CameraName = Annotated[str, Field(min_length=1, max_length=100, pattern=_NAME_PATTERN)]
+Seconds = Annotated[float, Field(ge=0, le=86_400, allow_inf_nan=False)]
+
+
+class TransitLinkIn(_In):
+    cameras: tuple[CameraName, CameraName]
+    min_s: Seconds = 0.0
+    max_s: Seconds
+
+
+class TopologyIn(_In):
+    overlaps: list[tuple[CameraName, CameraName]] = Field(default_factory=list, max_length=256)
+    links: list[TransitLinkIn] = Field(default_factory=list, max_length=256)
+    overlap_max_gap_s: float = Field(default=2.0, ge=0, le=60)
+
+
 class EnvironmentIn(_In):
     name: str = Name
     description: str = Field(default="", max_length=2000)
     zones: list[ZoneIn] = Field(default_factory=list, max_length=100)
+    tripwires: list[TripwireIn] = Field(default_factory=list, max_length=100)
+    topology: TopologyIn | None = None
 
 
 class EnvironmentPatch(_In):
     description: str | None = Field(default=None, max_length=2000)
     zones: list[ZoneIn] | None = Field(default=None, max_length=100)
+    tripwires: list[TripwireIn] | None = Field(default=None, max_length=100)
+    topology: TopologyIn | None = None
 
 
 class EnvironmentOut(BaseModel):
@@ -90,6 +119,8 @@ class EnvironmentOut(BaseModel):
     name: str
     description: str
     zones: list[dict[str, Any]]
+    tripwires: list[dict[str, Any]] = Field(default_factory=list)
+    topology: dict[str, Any] | None = None
     created_at: dt.datetime
 
 
@@ -171,7 +202,7 @@ class TaskOut(BaseModel):
 
 class ExportIn(_In):
     task_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    format: Literal["csv", "json", "mot", "xlsx"]
+    format: Literal["csv", "json", "mot", "xlsx", "pdf", "mp4"]
 
 
 class ExportOut(BaseModel):

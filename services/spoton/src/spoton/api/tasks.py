@@ -20,6 +20,7 @@ from spoton.db import Camera, Environment, Task, record_audit
 from spoton.errors import FeatureDisabledError, InvalidInputError, InvalidVideoError, NotFoundError
 from spoton.geometry import Homography
 from spoton.pipeline import FrameSource, JobStatus, MultiVideoSource, SyntheticSource, VideoFileSource, probe_video
+from spoton.reid import CameraTopology
 from spoton.scene import demo_cameras, demo_scene
 
 __all__ = ["router", "task_out"]
@@ -100,9 +101,18 @@ async def _environment_homographies(state: AppState, env_id: int | None) -> dict
     return {c.name: None if c.homography is None else Homography(np.asarray(c.homography)) for c in cams}
 
 
+async def _environment_topology(state: AppState, env_id: int | None) -> CameraTopology | None:
+    if env_id is None:
+        return None
+    async with state.db.session() as session:
+        env = await session.get(Environment, env_id)
+    return None if env is None or not env.topology else CameraTopology.from_dict(env.topology)
+
+
 @router.post("/tasks", response_model=TaskOut, status_code=202)
 async def start_task(body: TaskIn, user: Operator, state: State) -> TaskOut:
     homographies = await _environment_homographies(state, body.environment_id)
+    topology = await _environment_topology(state, body.environment_id)
     make_source: Callable[[], FrameSource]
     if body.source == "synthetic":
         scene_cams = ("cam_a1", "cam_a2", "cam_b", "cam_c")
@@ -162,7 +172,7 @@ async def start_task(body: TaskIn, user: Operator, state: State) -> TaskOut:
         record_audit(session, actor=user.username, action="task.start", target=f"task:{task_id}",
                      details={"source": body.source}, client_ip=user.client_ip)  # fmt: skip
         await session.commit()
-    state.jobs.start(task_id, make_source, homographies)
+    state.jobs.start(task_id, make_source, homographies, topology)
     return task_out(task)
 
 

@@ -89,6 +89,10 @@ class Environment(Base):
     # Zones on the floor plan: [{"name": str, "polygon": [[x, y], ...]}] in metres.
     zones: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Tripwires on the floor plan: [{"name": str, "a": [x, y], "b": [x, y]}] in metres.
+    tripwires: Mapped[list[Any]] = mapped_column(default=list)
+    # Camera topology (overlapping views, transit windows); see spoton.reid.CameraTopology.
+    topology: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
 
 class Camera(Base):

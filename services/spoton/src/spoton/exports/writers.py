@@ -21,7 +21,7 @@ __all__ = ["EXPORT_COLUMNS", "EXPORT_FORMATS", "write_export"]
 EXPORT_COLUMNS = (
     "camera", "frame", "ts", "track_id", "global_person_id", "x1", "y1", "x2", "y2", "confidence", "floor_x", "floor_y",
 )  # fmt: skip
-EXPORT_FORMATS = ("csv", "json", "mot", "xlsx")
+EXPORT_FORMATS = ("csv", "json", "mot", "xlsx")  # the tabular ones; pdf and mp4 have their own modules
 SUFFIX = {"csv": ".csv", "json": ".json", "mot": ".zip", "xlsx": ".xlsx"}
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
 

@@ -22,6 +22,7 @@ class Subscription:
     dropped: int = 0
     delivered: int = 0
     closed: bool = False
+    frames: bool = False  # also wants the camera images (the publisher attaches them only then)
     _take_dropped: int = field(default=0, repr=False)
 
     async def get(self) -> dict[str, Any]:
@@ -41,8 +42,8 @@ class Broadcaster:
         self._on_drop = on_drop
         self.dropped_total = 0
 
-    def subscribe(self, topic: str) -> Subscription:
-        sub = Subscription(topic, asyncio.Queue(maxsize=self.queue_size))
+    def subscribe(self, topic: str, *, frames: bool = False) -> Subscription:
+        sub = Subscription(topic, asyncio.Queue(maxsize=self.queue_size), frames=frames)
         self._topics.setdefault(topic, set()).add(sub)
         return sub
 
@@ -58,6 +59,10 @@ class Broadcaster:
         if topic is not None:
             return len(self._topics.get(topic, ()))
         return sum(len(s) for s in self._topics.values())
+
+    def wants_frames(self, topic: str) -> bool:
+        """Does any subscriber of `topic` want images? (Publishers skip attaching them otherwise.)"""
+        return any(sub.frames for sub in self._topics.get(topic, ()))
 
     def publish(self, topic: str, message: dict[str, Any]) -> None:
         """Deliver to every subscriber of `topic` now; never blocks (call from the event loop)."""

@@ -22,9 +22,12 @@ from spoton.db import Database, Detection, GlobalPerson, Task, TrackRecord, utcn
 from spoton.geometry import Homography
 from spoton.logs import log
 from spoton.pipeline.broadcast import Broadcaster
+from spoton.pipeline.linker import GlobalLinker
 from spoton.pipeline.models import ModelSuite
 from spoton.pipeline.processor import CameraFrame, FrameProcessor, StageTimes
+from spoton.pipeline.refinement import apply_refinement
 from spoton.pipeline.sources import FrameSource
+from spoton.reid import CameraTopology
 
 __all__ = ["JobManager", "JobStatus"]
 
@@ -91,11 +94,17 @@ class JobManager:
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def start(
-        self, task_id: str, make_source: Callable[[], FrameSource], homographies: dict[str, Homography | None]
+        self,
+        task_id: str,
+        make_source: Callable[[], FrameSource],
+        homographies: dict[str, Homography | None],
+        topology: CameraTopology | None = None,
     ) -> None:
         handle = _Handle(task_id)
         self._handles[task_id] = handle
-        handle.job = asyncio.create_task(self._run(handle, make_source, homographies), name=f"spoton-job-{task_id}")
+        handle.job = asyncio.create_task(
+            self._run(handle, make_source, homographies, topology), name=f"spoton-job-{task_id}"
+        )
 
     def request_stop(self, task_id: str) -> bool:
         handle = self._handles.get(task_id)
@@ -126,7 +135,11 @@ class JobManager:
 
     # --- the job --------------------------------------------------------------------------
     async def _run(
-        self, handle: _Handle, make_source: Callable[[], FrameSource], homographies: dict[str, Homography | None]
+        self,
+        handle: _Handle,
+        make_source: Callable[[], FrameSource],
+        homographies: dict[str, Homography | None],
+        topology: CameraTopology | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
         status, error = JobStatus.FAILED, None
@@ -138,7 +151,7 @@ class JobManager:
                     return
                 source = await loop.run_in_executor(self.pool, make_source)
                 try:
-                    status, stats = await self._process(handle, source, homographies)
+                    status, stats = await self._process(handle, source, homographies, topology)
                 finally:
                     source.close()
         except Exception as exc:  # a job failure is recorded on the task, never crashes the service
@@ -152,11 +165,17 @@ class JobManager:
             self._handles.pop(handle.task_id, None)
 
     async def _process(
-        self, handle: _Handle, source: FrameSource, homographies: dict[str, Homography | None]
+        self,
+        handle: _Handle,
+        source: FrameSource,
+        homographies: dict[str, Homography | None],
+        topology: CameraTopology | None = None,
     ) -> tuple[str, dict[str, Any]]:
         loop = asyncio.get_running_loop()
+        linker = GlobalLinker(topology=topology)
         processor = await loop.run_in_executor(
-            self.pool, lambda: FrameProcessor(self.suite, source.cameras, source.camera_fps, homographies)
+            self.pool,
+            lambda: FrameProcessor(self.suite, source.cameras, source.camera_fps, homographies, linker=linker),
         )
         handle.frames_total = source.num_frames
         handle.started = time.perf_counter()
@@ -228,15 +247,16 @@ class JobManager:
                 pending = []
             times.add("store", time.perf_counter() - t2)
             t3 = time.perf_counter()
-            self.broadcaster.publish(
-                handle.task_id,
-                {"type": "frame", "task_id": handle.task_id, "frame": frame_no, "ts": ts, "tracks": message_tracks},
-            )
+            live = {"type": "frame", "task_id": handle.task_id, "frame": frame_no, "ts": ts, "tracks": message_tracks}
+            if self.broadcaster.wants_frames(handle.task_id):
+                live["images"] = images  # raw; each WebSocket client encodes JPEG off the loop, if it keeps up
+            self.broadcaster.publish(handle.task_id, live)
             times.add("push", time.perf_counter() - t3)
             self.counters.frames(len(images))
             self.counters.detections(len(message_tracks))
         await self._flush(handle, pending)
         elapsed = time.perf_counter() - handle.started
+        refined_moves = await apply_refinement(self.db, handle.task_id, processor.linker, person_ids)
         await self._store_tracks(handle.task_id, processor, person_ids, tracks)
         stats = {
             "frames": handle.frames_done,
@@ -246,6 +266,7 @@ class JobManager:
             "stage_ms_per_frame": times.mean_ms(),
             "global_persons": len(person_ids),
             "local_tracks": len(tracks),
+            "refined_moves": refined_moves,
         }
         return status, stats
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from spoton.detection import Detector, create_detector
 from spoton.errors import UnknownModelError
 from spoton.reid import AppearanceEmbedder, ColorStripeEmbedder
+from spoton.reid.onnx_embedder import ONNX_REID_MODELS, create_onnx_embedder
 from spoton.tracking import TRACKER_TYPES, Tracker, create_tracker
 
 if TYPE_CHECKING:
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["REID_TYPES", "ModelSuite", "check_models"]
 
-REID_TYPES: tuple[str, ...] = ("color_stripes",)
+REID_TYPES: tuple[str, ...] = ("color_stripes", *ONNX_REID_MODELS)
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,11 @@ class ModelSuite:
         return create_tracker(self.tracker_type, frame_rate=frame_rate)
 
     def embedder(self) -> AppearanceEmbedder:
-        return ColorStripeEmbedder()
+        if self.reid_type == "color_stripes":
+            return ColorStripeEmbedder()
+        from pathlib import Path
+
+        return create_onnx_embedder(self.reid_type, Path(self.settings_weights_dir))
 
 
 def check_models(settings: Settings) -> ModelSuite:
@@ -46,6 +51,8 @@ def check_models(settings: Settings) -> ModelSuite:
         raise UnknownModelError("tracker", settings.TRACKER_TYPE, TRACKER_TYPES)
     if settings.REID_MODEL_TYPE not in REID_TYPES:
         raise UnknownModelError("re-id model", settings.REID_MODEL_TYPE, REID_TYPES)
+    if settings.REID_MODEL_TYPE != "color_stripes":
+        create_onnx_embedder(settings.REID_MODEL_TYPE, settings.WEIGHTS_DIR)  # a missing file fails start-up here
     return ModelSuite(
         settings.DETECTOR_TYPE, settings.TRACKER_TYPE, settings.REID_MODEL_TYPE, str(settings.WEIGHTS_DIR)
     )

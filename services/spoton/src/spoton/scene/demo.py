@@ -14,7 +14,7 @@ from spoton.scene.figure import Appearance
 from spoton.scene.scene import FloorPlan, SyntheticScene
 from spoton.scene.walkers import Walker
 
-__all__ = ["COVERAGE", "DOORS", "PALETTE", "ROOMS", "demo_cameras", "demo_scene"]
+__all__ = ["COVERAGE", "DEMO_TOPOLOGY", "DEMO_TRIPWIRES", "DOORS", "PALETTE", "ROOMS", "demo_cameras", "demo_scene"]
 
 # Walkable box per room: (x_min, x_max, y_min, y_max) in metres.
 ROOMS: dict[str, tuple[float, float, float, float]] = {
@@ -33,6 +33,23 @@ COVERAGE: dict[str, tuple[float, float, float, float]] = {
     "cam_a2": (0.0, 10.5, 0.0, 10.0),
     "cam_b": (10.5, 21.0, 0.0, 10.0),
     "cam_c": (21.0, 31.0, 0.0, 10.0),
+}
+
+# Tripwires on the doors to the corridor (forward = walking east: a is south, b north).
+DEMO_TRIPWIRES: tuple[dict[str, object], ...] = (
+    {"name": "door_A_east", "a": [8.0, 2.0], "b": [8.0, 6.5]},
+    {"name": "door_B_west", "a": [13.0, 2.0], "b": [13.0, 6.5]},
+    {"name": "door_C_west", "a": [23.0, 2.0], "b": [23.0, 6.5]},
+)
+# Room A's two cameras overlap; walking between rooms takes a second or more (measured 1.1-5.3 s on
+# the scene), and rooms A and C are never linked directly (one passes room B's camera on the way).
+DEMO_TOPOLOGY: dict[str, object] = {
+    "overlaps": [["cam_a1", "cam_a2"]],
+    "links": [
+        {"cameras": ["cam_a1", "cam_b"], "min_s": 0.5, "max_s": 30.0},
+        {"cameras": ["cam_a2", "cam_b"], "min_s": 0.5, "max_s": 30.0},
+        {"cameras": ["cam_b", "cam_c"], "min_s": 0.5, "max_s": 30.0},
+    ],
 }
 
 # Distinct shirt/trouser colours (BGR) so colour re-id has something to work with.
