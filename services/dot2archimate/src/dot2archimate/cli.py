@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -52,7 +54,10 @@ _common = [
 ]  # fmt: skip
 
 
-def common_options(fn):  # type: ignore[no-untyped-def]
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def common_options(fn: _Command) -> _Command:
     for opt in reversed(_common):
         fn = opt(fn)
     return fn

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -119,7 +119,8 @@ class _ToAst(Transformer[Token, Any]):
 
     def id(self, c: list[Any]) -> str:
         v = c[0]
-        return v.value if isinstance(v, Token) else v
+        # an HTML string's value is an HtmlString: keep that type, it marks the label as HTML
+        return cast(str, v.value if isinstance(v, Token) else v)
 
     def qstring(self, c: list[Token]) -> str:
         return c[0].value if len(c) == 1 else "".join(t.value for t in c)
@@ -299,7 +300,8 @@ def parse_dot_all(source: str | bytes, limits: Limits | None = None) -> list[Gra
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        ast = _lark().parse(text)
+        # the transformer turns the tree into (strict, directed, name, statements) per graph
+        ast = cast(list[tuple[Any, Any, Any, Any]], _lark().parse(text))
     except UnexpectedToken as exc:
         tok = exc.token
         pos = len(text) if tok.type == "$END" or tok.start_pos is None else tok.start_pos
