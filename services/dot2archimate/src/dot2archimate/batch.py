@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -163,8 +164,9 @@ def run_batch(
                 on_done(results[str(p)])
     else:
         warm_up(job)
-        # fork: workers inherit the warm caches (Linux; the CLI runs no thread of its own at this point)
-        fork = "fork" in multiprocessing.get_all_start_methods()
+        # fork: workers inherit the warm caches. Only from a single-threaded process (the CLI is one):
+        # forking while other threads hold locks can deadlock the child, so then spawn and warm each worker.
+        fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
         context = multiprocessing.get_context("fork" if fork else "spawn")
         initializer = None if fork else partial(warm_up, job)
         largest_first = sorted(paths, key=_size, reverse=True)

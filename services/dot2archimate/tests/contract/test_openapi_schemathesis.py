@@ -41,10 +41,11 @@ def dot_graphs(draw: st.DrawFn) -> str:
 
 GRAPH_BODIES = st.one_of(
     dot_graphs(),
+    dot_graphs(),  # mostly whole graphs: the conversion itself is what must answer as documented
     dot_graphs().map(lambda text: text[: len(text) // 2]),  # cut off: a syntax error with line and column
     st.text(max_size=200),
 ).map(lambda text: text.encode("utf-8"))
-schemathesis.openapi.media_type("text/vnd.graphviz", GRAPH_BODIES)
+schemathesis.openapi.media_type("text/vnd.graphviz", GRAPH_BODIES, aliases=["text/plain"])
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +72,17 @@ def test_every_api_route_is_documented(api_schema: schemathesis.BaseSchema) -> N
 def test_generated_requests_get_documented_answers_and_no_5xx(
     api_schema: schemathesis.BaseSchema, mode: schemathesis.GenerationMode
 ) -> None:
+    statuses: set[int] = set()
     for result in api_schema.get_all_operations():
         operation = result.ok()
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+        @settings(max_examples=20, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))  # fmt: skip
         def run(case: schemathesis.Case) -> None:
-            case.call_and_validate(checks=CHECKS)
+            statuses.add(case.call_and_validate(checks=CHECKS).status_code)
 
         run()
+    assert max(statuses) < 500
+    if mode is schemathesis.GenerationMode.POSITIVE:
+        assert {200, 422} <= statuses  # real conversions and refused input were both exercised

@@ -335,7 +335,7 @@ async def api_convert(
                 "text/vnd.graphviz, text/plain or application/xml"
             )
         upload = classify_upload(data, filename, c.settings.max_upload_bytes)
-        outcome = await c.converter.run(ConversionRequest(upload, input_kind, layout))
+        outcome = await c.converter.run(ConversionRequest(upload, input_kind, layout, drawings=False))
     except Dot2ArchimateError as exc:
         if c.metrics:
             c.metrics.observe("api", error_status(exc)[1], started)

@@ -45,6 +45,7 @@ class ConversionRequest:
     upload: Upload
     input_kind: InputKind = "auto"
     layout: bool = True
+    drawings: bool = True  # view SVGs and the input preview (pages show them; the JSON API does not)
 
 
 @dataclass(slots=True)
@@ -138,10 +139,12 @@ class Converter:
         report = result.report.to_dict()
         files["report.json"] = json.dumps(report, indent=1, ensure_ascii=False).encode()
         files["explain.json"] = json.dumps([e.to_dict() for e in result.explain], indent=1, ensure_ascii=False).encode()
-        for i, view in enumerate(result.model.views[:MAX_VIEW_IMAGES]):
-            files[f"view-{i}.svg"] = view_svg(result.model, view)
-        deadline.check("drawing views")
-        preview_note = self._preview(result, files, deadline)
+        preview_note = None
+        if request.drawings:
+            for i, view in enumerate(result.model.views[:MAX_VIEW_IMAGES]):
+                files[f"view-{i}.svg"] = view_svg(result.model, view)
+            deadline.check("drawing views")
+            preview_note = self._preview(result, files, deadline)
         summary = {
             "name": upload.name,
             "stem": upload.stem,
@@ -155,7 +158,7 @@ class Converter:
             "relationships": report["counts"]["relationships"],
             "issues": report["counts"]["issues"],
             "views": [v.name for v in result.model.views],
-            "view_images": min(len(result.model.views), MAX_VIEW_IMAGES),
+            "view_images": min(len(result.model.views), MAX_VIEW_IMAGES) if request.drawings else 0,
             "preview": "input.svg" in files,
             "preview_note": preview_note,
             "seconds": round(time.perf_counter() - started, 3),
