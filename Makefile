@@ -20,7 +20,7 @@ test: bootstrap ## run every test of every package (real servers on loopback)
 lint: bootstrap ## ruff (lint + format check) and mypy
 	@uv run --frozen ruff check .
 	@uv run --frozen ruff format --check .
-	@uv run --frozen mypy packages/servicekit/src packages/fleet/src
+	@uv run --frozen mypy packages/servicekit/src packages/fleet/src services/dot2archimate/src
 
 bench: bootstrap ## run every package's benchmarks (not part of `make test`)
 	@for dir in packages/*/benchmarks services/*/benchmarks; do \

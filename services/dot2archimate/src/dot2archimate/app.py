@@ -95,6 +95,8 @@ def create_app(settings: Settings) -> ASGIApp:
             rules=rules,
             concurrency=settings.GUNICORN_THREADS,
             queue_timeout=settings.CONVERT_QUEUE_TIMEOUT,
+            time_budget=settings.CONVERT_TIMEOUT,
+            max_view_nodes=settings.MAX_VIEW_NODES,
             preview_max_nodes=settings.PREVIEW_MAX_NODES,
         ),
         legal=legal,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -14,10 +16,12 @@ from .errors import Dot2ArchimateError, RelationshipPolicyError
 from .layout import ENGINES, LayoutOptions
 from .limits import Limits
 from .rules import BUILTIN_RULE_SETS, RuleSet, builtin_rules, load_rules
+from .views import DEFAULT_MAX_VIEW_NODES
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
+DEFAULT_TIME_LIMIT_S = 300.0
 
 
 def _load_rules(spec: str | None) -> tuple[RuleSet | None, bytes | None, str]:
@@ -31,10 +35,14 @@ def _load_rules(spec: str | None) -> tuple[RuleSet | None, bytes | None, str]:
     return load_rules(text, origin=str(path)), text, str(path)
 
 
-def _layout(no_layout: bool, engine: str, timeout: float, max_view_nodes: int, workers: int) -> LayoutOptions | None:
+def _layout(no_layout: bool, engine: str, timeout: float, workers: int) -> LayoutOptions | None:
     if no_layout:
         return None
-    return LayoutOptions(engine=engine, timeout_s=timeout, max_view_nodes=max_view_nodes, workers=workers)
+    return LayoutOptions(engine=engine, timeout_s=timeout, workers=workers)
+
+
+def _time_limit(seconds: float) -> float | None:
+    return seconds if seconds > 0 else None
 
 
 _common = [
@@ -46,13 +54,19 @@ _common = [
     click.option("--no-layout", is_flag=True, help="skip Graphviz; views get a grid layout"),
     click.option("--engine", type=click.Choice(sorted(ENGINES)), default="dot", show_default=True),
     click.option("--timeout", type=float, default=20.0, show_default=True, help="seconds per Graphviz run"),
-    click.option("--max-view-nodes", type=click.IntRange(1), default=150, show_default=True),
+    click.option("--max-view-nodes", type=click.IntRange(1), default=DEFAULT_MAX_VIEW_NODES, show_default=True,
+                 help="larger models are split into several views (with or without layout)"),
+    click.option("--time-limit", type=click.FloatRange(0), default=DEFAULT_TIME_LIMIT_S, show_default=True,
+                 help="total seconds per conversion (parse, map, layout, write); 0: no limit"),
     click.option("--max-nodes", type=click.IntRange(1), default=Limits().max_nodes, show_default=True),
     click.option("--max-edges", type=click.IntRange(1), default=Limits().max_edges, show_default=True),
 ]  # fmt: skip
 
 
-def common_options(fn):  # type: ignore[no-untyped-def]
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def common_options(fn: _Command) -> _Command:
     for opt in reversed(_common):
         fn = opt(fn)
     return fn
@@ -102,7 +116,7 @@ def main() -> None:
 def convert_cmd(
     source: str, output: str | None, explain: bool, report_path: str | None, namespace: str | None,
     fmt: str, rules: str | None, validate: bool, input_kind: str, no_layout: bool, engine: str,
-    timeout: float, max_view_nodes: int, max_nodes: int, max_edges: int,
+    timeout: float, max_view_nodes: int, time_limit: float, max_nodes: int, max_edges: int,
 ) -> None:  # fmt: skip
     """Convert one DOT / terraform graph file (`-` reads stdin)."""
     try:
@@ -112,7 +126,9 @@ def convert_cmd(
             output_format=fmt,  # type: ignore[arg-type]
             input_kind=input_kind,  # type: ignore[arg-type]
             rules=ruleset,
-            layout=_layout(no_layout, engine, timeout, max_view_nodes, 2),
+            layout=_layout(no_layout, engine, timeout, 2),
+            max_view_nodes=max_view_nodes,
+            time_limit_s=_time_limit(time_limit),
             validate=validate,
             limits=Limits(max_nodes=max_nodes, max_edges=max_edges),
             namespace=namespace,
@@ -171,7 +187,7 @@ def convert_cmd(
 def batch_cmd(
     directory: Path, out_dir: Path | None, pattern: tuple[str, ...], jobs: int, summary_path: Path | None,
     progress: bool, fmt: str, rules: str | None, validate: bool, input_kind: str, no_layout: bool,
-    engine: str, timeout: float, max_view_nodes: int, max_nodes: int, max_edges: int,
+    engine: str, timeout: float, max_view_nodes: int, time_limit: float, max_nodes: int, max_edges: int,
 ) -> None:  # fmt: skip
     """Convert every matching file in DIRECTORY; continues past errors. Exit 1 if any file failed."""
     try:
@@ -190,17 +206,25 @@ def batch_cmd(
         output_format=fmt,
         rules_text=rules_text,
         rules_origin=origin,
-        layout=_layout(no_layout, engine, timeout, max_view_nodes, 1),
+        layout=_layout(no_layout, engine, timeout, 1),
+        max_view_nodes=max_view_nodes,
+        time_limit_s=_time_limit(time_limit),
         validate=validate,
         limits=Limits(max_nodes=max_nodes, max_edges=max_edges),
         input_kind=input_kind,
     )
     from rich.progress import Progress
 
-    with Progress(disable=not progress, transient=True) as bar:
+    # no auto-refresh thread: the batch forks its workers, and forking a process with threads is unsafe
+    with Progress(disable=not progress, transient=True, auto_refresh=False) as bar:
         task = bar.add_task("converting", total=len(inputs))
+
+        def advance(_entry: dict[str, object]) -> None:
+            bar.advance(task)
+            bar.refresh()
+
         try:
-            summary = run_batch(inputs, out_dir, job, jobs=jobs, on_done=lambda _e: bar.advance(task))
+            summary = run_batch(inputs, out_dir, job, jobs=jobs, on_done=advance)
         except Dot2ArchimateError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_INPUT)

@@ -49,6 +49,9 @@ class Settings(ServiceSettings):
     MAX_VIEW_NODES: int = Field(default=150, ge=1)
     PREVIEW_MAX_NODES: int = Field(default=400, ge=0, description="input graphs larger than this get no preview")
     CONVERT_QUEUE_TIMEOUT: float = Field(default=30.0, gt=0, description="wait for a free slot before 503")
+    CONVERT_TIMEOUT: float = Field(
+        default=60.0, gt=0, description="total seconds per conversion (parse, map, layout, write, previews); 422 after"
+    )
 
     @model_validator(mode="after")
     def _derived(self) -> Settings:
@@ -75,7 +78,6 @@ class Settings(ServiceSettings):
             engine=self.LAYOUT_ENGINE,
             timeout_s=self.LAYOUT_TIMEOUT,
             memory_mb=self.LAYOUT_MEMORY_MB,
-            max_view_nodes=self.MAX_VIEW_NODES,
             workers=1,  # one conversion per thread; GUNICORN_THREADS bounds the total
         )
 

@@ -13,6 +13,7 @@ __all__ = [
     "RulesError",
     "SchemaValidationError",
     "TerraformGraphError",
+    "TimeBudgetExceededError",
     "UnsafeXmlError",
 ]
 
@@ -89,3 +90,15 @@ class ConversionError(Dot2ArchimateError):
 
 class ArchimateFormatError(Dot2ArchimateError):
     """Uploaded XML is well-formed but not an ArchiMate exchange-format model."""
+
+
+class TimeBudgetExceededError(Dot2ArchimateError):
+    """A conversion needed longer than its total time budget (parse + map + layout + write)."""
+
+    def __init__(self, stage: str, budget_s: float) -> None:
+        super().__init__(
+            f"the conversion needed more than its time budget of {budget_s:g} s and was stopped (during {stage}); "
+            "try a smaller graph, or turn the layout off"
+        )
+        self.stage = stage
+        self.budget_s = budget_s

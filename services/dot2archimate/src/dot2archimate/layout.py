@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .budget import Deadline
 from .errors import LayoutError
 
 __all__ = [
@@ -45,7 +46,6 @@ class LayoutOptions:
     node_height: int = 55
     margin: int = 20
     rankdir: str = "TB"
-    max_view_nodes: int = 150
     workers: int = 2
 
     def __post_init__(self) -> None:
@@ -164,9 +164,9 @@ def _points(pos: str) -> list[tuple[float, float]]:
     return pts
 
 
-def _from_graphviz(spec: ViewSpec, opts: LayoutOptions, engine: str) -> Placement:
+def _from_graphviz(spec: ViewSpec, opts: LayoutOptions, engine: str, timeout_s: float) -> Placement:
     text, names = _layout_dot(spec, opts, engine)
-    out = json.loads(run_graphviz(text, engine, "json0", opts.timeout_s, opts.memory_mb))
+    out = json.loads(run_graphviz(text, engine, "json0", timeout_s, opts.memory_mb))
     bb = [float(v) for v in out.get("bb", "0,0,0,0").split(",")]
     height = bb[3]
     m = opts.margin
@@ -272,15 +272,23 @@ def grid_layout(spec: ViewSpec, opts: LayoutOptions) -> Placement:
     return placement
 
 
-def layout_view(spec: ViewSpec, opts: LayoutOptions) -> Placement:
-    """Lay out one view: the configured engine, then the fallback engine, then the grid packer."""
+def layout_view(spec: ViewSpec, opts: LayoutOptions, deadline: Deadline | None = None) -> Placement:
+    """Lay out one view: the configured engine, then the fallback engine, then the grid packer.
+
+    Each Graphviz run gets at most what is left of the conversion's `deadline`; once that is spent
+    the conversion stops (`TimeBudgetExceededError`) instead of falling back.
+    """
+    budget = deadline or Deadline.unlimited()
     notes: list[str] = []
     for engine in (opts.engine, opts.fallback_engine):
         if engine is None:
             continue
+        budget.check("layout")
+        timeout_s = min(opts.timeout_s, budget.remaining())
         try:
-            placement = _from_graphviz(spec, opts, engine)
+            placement = _from_graphviz(spec, opts, engine, timeout_s)
         except subprocess.TimeoutExpired:
+            budget.check("layout")
             notes.append(f"{engine}: timed out after {opts.timeout_s:g} s")
             continue
         except (LayoutError, ValueError, KeyError) as exc:

@@ -13,6 +13,7 @@ from typing import Any
 
 from .archimate.metamodel import RelationshipTable, relationship_table
 from .archimate.model import Element, Model, Relationship
+from .budget import Deadline
 from .dot.graph import Graph, Subgraph
 from .dot.labels import display_label
 from .errors import RelationshipPolicyError
@@ -149,8 +150,11 @@ def _facts_clusters(path: list[Subgraph]) -> tuple[str, ...]:
 
 
 class _Mapper:
-    def __init__(self, graph: Graph, rules: RuleSet, table: RelationshipTable, namespace: str) -> None:
+    def __init__(
+        self, graph: Graph, rules: RuleSet, table: RelationshipTable, namespace: str, deadline: Deadline
+    ) -> None:
         self.g = graph
+        self.deadline = deadline
         self.rules = rules
         self.table = table
         self.ns = namespace
@@ -213,7 +217,9 @@ class _Mapper:
 
         node_elements: dict[str, str] = {}
         member_done: set[tuple[str, str]] = set()
-        for name, node in g.nodes.items():
+        for index, (name, node) in enumerate(g.nodes.items()):
+            if not index & 511:
+                self.deadline.check("map")
             attrs = node.attrs
             sg_owner = owner.get(name)
             path = cluster_path.get(id(sg_owner), []) if sg_owner is not None else []
@@ -295,7 +301,9 @@ class _Mapper:
     def _edges(self, node_elements: dict[str, str], clusters: dict[str, str]) -> None:
         g = self.g
         table = self.table
-        for edge in g.edges:
+        for index, edge in enumerate(g.edges):
+            if not index & 511:
+                self.deadline.check("map")
             src = node_elements[edge.tail]
             tgt = node_elements[edge.head]
             # compound edges (compound=true) point at the cluster itself
@@ -380,7 +388,8 @@ def map_graph(
     *,
     table: RelationshipTable | None = None,
     namespace: str | None = None,
+    deadline: Deadline | None = None,
 ) -> MappingResult:
     """Map `graph`; raises `RelationshipPolicyError` if a rule with `on_invalid: error` fires."""
     ns = namespace if namespace is not None else graph.name
-    return _Mapper(graph, rules, table or relationship_table(), ns).run()
+    return _Mapper(graph, rules, table or relationship_table(), ns, deadline or Deadline.unlimited()).run()

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -126,44 +127,66 @@ class _Rule:
         return tuple(out) or ("always",)
 
 
+def _equals(field_name: str, value: str) -> _Cond:
+    get = attrgetter(field_name)
+    return lambda f: bool(get(f) == value)
+
+
+def _member(field_name: str, values: frozenset[str]) -> _Cond:
+    get = attrgetter(field_name)
+    return lambda f: get(f) in values
+
+
+def _searches(field_name: str, rx: re.Pattern[str]) -> _Cond:
+    get = attrgetter(field_name)
+    return lambda f: rx.search(_clip(get(f))) is not None
+
+
+def _any_searches(field_name: str, rx: re.Pattern[str]) -> _Cond:
+    get = attrgetter(field_name)
+    return lambda f: any(rx.search(_clip(v)) is not None for v in get(f))
+
+
+def _attribute_matches(key: str, rx: re.Pattern[str]) -> _Cond:
+    return lambda f: key in f.attrs and rx.fullmatch(_clip(f.attrs[key])) is not None
+
+
+def _shape_in(shapes: frozenset[str]) -> _Cond:
+    return lambda f: f.attrs.get("shape", "").lower() in shapes
+
+
+def _starts_with(field_name: str, prefixes: tuple[str, ...]) -> _Cond:
+    get = attrgetter(field_name)
+    return lambda f: bool(get(f)) and str(get(f)).startswith(prefixes)
+
+
 def _element_conds(match: Mapping[str, Any], where: str) -> tuple[tuple[str, _Cond], ...]:
     conds: list[tuple[str, _Cond]] = []
     kind = match.get("kind", "node")
-    conds.append((f"kind={kind}", lambda f, k=kind: f.kind == k))
+    conds.append((f"kind={kind}", _equals("kind", kind)))
     if "id" in match:
         rx = _compile(match["id"], f"{where}.match.id")
-        conds.append((f"id~/{rx.pattern}/", lambda f, rx=rx: rx.search(_clip(f.id)) is not None))
+        conds.append((f"id~/{rx.pattern}/", _searches("id", rx)))
     if "label" in match:
         rx = _compile(match["label"], f"{where}.match.label")
-        conds.append((f"label~/{rx.pattern}/", lambda f, rx=rx: rx.search(_clip(f.label)) is not None))
+        conds.append((f"label~/{rx.pattern}/", _searches("label", rx)))
     if "shape" in match:
         shapes = frozenset(s.lower() for s in _as_list(match["shape"]))
-        conds.append((f"shape in {sorted(shapes)}", lambda f, s=shapes: f.attrs.get("shape", "").lower() in s))
+        conds.append((f"shape in {sorted(shapes)}", _shape_in(shapes)))
     if "cluster" in match:
         rx = _compile(match["cluster"], f"{where}.match.cluster")
-        conds.append((f"cluster~/{rx.pattern}/", lambda f, rx=rx: any(rx.search(_clip(c)) for c in f.clusters)))
+        conds.append((f"cluster~/{rx.pattern}/", _any_searches("clusters", rx)))
     for key, pattern in (match.get("attributes") or {}).items():
         rx = _compile(pattern, f"{where}.match.attributes.{key}")
-        conds.append(
-            (
-                f"{key}=~/{rx.pattern}/",
-                lambda f, k=key, rx=rx: k in f.attrs and rx.fullmatch(_clip(f.attrs[k])) is not None,
-            )
-        )
+        conds.append((f"{key}=~/{rx.pattern}/", _attribute_matches(key, rx)))
     if "terraform_type" in match:
-        types = frozenset(_as_list(match["terraform_type"]))
-        conds.append(("terraform_type listed", lambda f, t=types: f.terraform_type in t))
+        conds.append(("terraform_type listed", _member("terraform_type", frozenset(_as_list(match["terraform_type"])))))
     if "terraform_prefix" in match:
         prefixes = _as_list(match["terraform_prefix"])
-        conds.append(
-            (
-                f"terraform_prefix in {list(prefixes)}",
-                lambda f, p=prefixes: bool(f.terraform_type) and f.terraform_type.startswith(p),
-            )
-        )
+        conds.append((f"terraform_prefix in {list(prefixes)}", _starts_with("terraform_type", prefixes)))
     if "terraform_kind" in match:
         kinds = frozenset(_as_list(match["terraform_kind"]))
-        conds.append((f"terraform_kind in {sorted(kinds)}", lambda f, k=kinds: f.terraform_kind in k))
+        conds.append((f"terraform_kind in {sorted(kinds)}", _member("terraform_kind", kinds)))
     return tuple(conds)
 
 
@@ -171,21 +194,16 @@ def _relationship_conds(match: Mapping[str, Any], where: str) -> tuple[tuple[str
     conds: list[tuple[str, _Cond]] = []
     if "source" in match:
         src = frozenset(_as_list(match["source"]))
-        conds.append((f"source in {sorted(src)}", lambda f, s=src: f.source_type in s))
+        conds.append((f"source in {sorted(src)}", _member("source_type", src)))
     if "target" in match:
         tgt = frozenset(_as_list(match["target"]))
-        conds.append((f"target in {sorted(tgt)}", lambda f, t=tgt: f.target_type in t))
+        conds.append((f"target in {sorted(tgt)}", _member("target_type", tgt)))
     if "label" in match:
         rx = _compile(match["label"], f"{where}.match.label")
-        conds.append((f"label~/{rx.pattern}/", lambda f, rx=rx: rx.search(_clip(f.label)) is not None))
+        conds.append((f"label~/{rx.pattern}/", _searches("label", rx)))
     for key, pattern in (match.get("attributes") or {}).items():
         rx = _compile(pattern, f"{where}.match.attributes.{key}")
-        conds.append(
-            (
-                f"{key}=~/{rx.pattern}/",
-                lambda f, k=key, rx=rx: k in f.attrs and rx.fullmatch(_clip(f.attrs[k])) is not None,
-            )
-        )
+        conds.append((f"{key}=~/{rx.pattern}/", _attribute_matches(key, rx)))
     return tuple(conds)
 
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
 import threading
 from importlib import resources
-from pathlib import Path
 
 from lxml import etree
 
@@ -17,37 +13,21 @@ from .xmlsafe import parse_untrusted_xml
 __all__ = ["assert_valid", "xsd_errors"]
 
 _local = threading.local()  # lxml schema objects are not shared between threads
-_lock = threading.Lock()
-_prepared: list[Path] = []
-_SCHEMAS = ("archimate3_Diagram.xsd", "archimate3_View.xsd", "archimate3_Model.xsd", "xml.xsd")
-_W3C_XML_XSD = 'schemaLocation="http://www.w3.org/2001/xml.xsd"'
-
-
-def _schema_folder() -> Path:
-    """A private copy of the XSDs whose xml.xsd import names the local file.
-
-    A custom lxml resolver for that import is not reliable under threads: while another thread
-    parses XML, schema construction sometimes misses it ("xml:lang does not resolve"). Plain
-    relative file imports need no resolver, so concurrent first conversions are safe.
-    """
-    with _lock:
-        if not _prepared:
-            folder = Path(tempfile.mkdtemp(prefix="d2a-xsd-"))
-            source = resources.files("dot2archimate") / "data"
-            for name in _SCHEMAS:
-                text = (source / name).read_text(encoding="utf-8")
-                (folder / name).write_text(text.replace(_W3C_XML_XSD, 'schemaLocation="xml.xsd"'), encoding="utf-8")
-            atexit.register(shutil.rmtree, folder, True)
-            _prepared.append(folder)
-        return _prepared[0]
+_DATA = resources.files("dot2archimate") / "data"
 
 
 def _schema() -> etree.XMLSchema:
+    """This thread's schema, built once from the package's XSDs.
+
+    The package's archimate3_Model.xsd imports `xml.xsd` by its local name (Archi's copy names the
+    W3C URL): plain relative file imports need no lxml resolver, which concurrent parsing in other
+    threads made unreliable ("xml:lang does not resolve"), and nothing is copied to a temp folder.
+    """
     schema = getattr(_local, "schema", None)
     if schema is None:
-        parser = etree.XMLParser(no_network=True, resolve_entities=False)
-        doc = etree.parse(str(_schema_folder() / "archimate3_Diagram.xsd"), parser)
-        schema = etree.XMLSchema(doc)
+        with resources.as_file(_DATA / "archimate3_Diagram.xsd") as path:
+            parser = etree.XMLParser(no_network=True, resolve_entities=False)
+            schema = etree.XMLSchema(etree.parse(str(path), parser))
         _local.schema = schema
     return schema
 

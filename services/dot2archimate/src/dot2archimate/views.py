@@ -5,11 +5,15 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from .archimate.model import Connection, Model, View, ViewNode
+from .budget import Deadline
 from .ids import make_id
 from .layout import LayoutOptions, Placement, ViewSpec, grid_layout, layout_view
 from .mapping import PROP_MEMBERSHIP, MappingResult
 
-__all__ = ["add_views", "plan_views"]
+__all__ = ["DEFAULT_MAX_VIEW_NODES", "add_views", "plan_views"]
+
+#: elements per view before a model is split into several views (with or without Graphviz)
+DEFAULT_MAX_VIEW_NODES = 150
 
 
 def _leaves(ident: str, nesting: dict[str, list[str]]) -> list[str]:
@@ -112,17 +116,29 @@ def _view(model_ns: str, index: int, spec: ViewSpec, placement: Placement) -> Vi
 
 
 def add_views(
-    model: Model, result: MappingResult, options: LayoutOptions | None, namespace: str
+    model: Model,
+    result: MappingResult,
+    options: LayoutOptions | None,
+    namespace: str,
+    *,
+    max_view_nodes: int = DEFAULT_MAX_VIEW_NODES,
+    deadline: Deadline | None = None,
 ) -> list[dict[str, object]]:
-    """Lay out and attach views; `options=None` skips Graphviz (grid packing). Returns layout notes."""
-    specs = plan_views(result, (options or LayoutOptions()).max_view_nodes, model.name)
+    """Plan views of at most `max_view_nodes` elements, lay them out and attach them.
+
+    `options=None` skips Graphviz (grid packing); the split into views is the same either way.
+    Returns the layout notes per view.
+    """
+    specs = plan_views(result, max_view_nodes, model.name)
+    if deadline is not None:
+        deadline.check("views")
     if options is None:
         placements = [grid_layout(s, LayoutOptions()) for s in specs]
     elif options.workers > 1 and len(specs) > 1:
         with ThreadPoolExecutor(max_workers=options.workers) as pool:
-            placements = list(pool.map(lambda s: layout_view(s, options), specs))
+            placements = list(pool.map(lambda s: layout_view(s, options, deadline), specs))
     else:
-        placements = [layout_view(s, options) for s in specs]
+        placements = [layout_view(s, options, deadline) for s in specs]
     model.views = [_view(namespace, i, s, p) for i, (s, p) in enumerate(zip(specs, placements, strict=True))]
     return [
         {"view": v.name, "engine": p.engine, "nodes": len(p.bounds), "notes": p.notes}

@@ -96,7 +96,7 @@ def test_large_graph_is_split_into_views(assert_xsd_valid: Any) -> None:
         + " ".join(f"c{i}" for i in range(45))
         + " }"
     )
-    opts = ConvertOptions(layout=LayoutOptions(max_view_nodes=20, engine="dot"))
+    opts = ConvertOptions(layout=LayoutOptions(engine="dot"), max_view_nodes=20)
     result = convert(f"digraph big {{ {body} }}", opts)
     assert_xsd_valid(result.output)
     views = result.model.views
@@ -125,7 +125,7 @@ def test_layout_timeout_falls_back_to_sfdp_then_grid() -> None:
 def test_fallback_engine_is_used_when_the_first_times_out(assert_xsd_valid: Any) -> None:
     # a dense random-ish graph keeps `dot` busy far beyond 1 s; sfdp lays it out quickly
     edges = "; ".join(f"n{i} -> n{(i * 37 + 11) % 400}; n{i} -> n{(i * 91 + 3) % 400}" for i in range(400))
-    opts = ConvertOptions(layout=LayoutOptions(engine="dot", timeout_s=1.0, max_view_nodes=400))
+    opts = ConvertOptions(layout=LayoutOptions(engine="dot", timeout_s=1.0), max_view_nodes=400)
     result = convert(f"digraph {{ {edges} }}", opts)
     assert result.report.layout[0]["engine"] == "sfdp"
     assert result.report.layout[0]["notes"] == ["dot: timed out after 1 s"]

@@ -36,7 +36,15 @@ async def test_redis_sessions_are_shared_by_replicas_and_fail_closed(web_setting
         second.cookies.update(first.cookies)  # the same browser, load-balanced to the other replica
         assert (await second.get(url)).status_code == 200
         assert (await second.get(f"{url}/files/model.xml")).content.startswith(b"<?xml")
-        assert not any((tmp_path / "two").rglob("session.json"))  # nothing on local disk
+        # outputs live in Redis with the session's TTL: neither replica's DATA_DIR holds any, so DATA_DIR
+        # need not be a shared volume
+        assert [p for d in ("one", "two") for p in (tmp_path / d).rglob("*") if p.is_file()] == []
+        import redis as redis_sync
+
+        with redis_sync.Redis.from_url(redis_server.url) as client:
+            file_keys = list(client.scan_iter("d2a:file:*"))
+            assert len(file_keys) >= 5  # xml, archimate, csv zip, report, explain, views
+            assert all(0 < client.ttl(k) <= 3600 for k in file_keys)
         assert (await second.get("/ready")).json()["checks"]["storage"][0]["backend"] == "redis"
 
         redis_server.kill()

@@ -14,6 +14,7 @@ from typing import Any
 from lark import Token
 from lark.lexer import Lexer
 
+from ..budget import active_deadline
 from ..errors import DotSyntaxError
 from .graph import HtmlString
 
@@ -94,6 +95,8 @@ class DotLexer(Lexer):
 
 
 def tokenize(text: str) -> Iterator[Token]:
+    deadline = active_deadline()
+    budget_tick = 0
     match = _TOKEN_RE.match
     end = len(text)
     pos = 0
@@ -114,6 +117,9 @@ def tokenize(text: str) -> Iterator[Token]:
         pos = m.end()
         if kind == "ws" or kind == "comment":
             continue
+        budget_tick += 1
+        if deadline is not None and not budget_tick & 4095:
+            deadline.check("parse")
         value = m.group()
         if kind == "id":
             kw = keywords.get(value.lower()) if len(value) <= 8 else None

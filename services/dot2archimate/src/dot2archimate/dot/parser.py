@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from ..budget import Deadline, deadline_scope
 from ..errors import DotSyntaxError, GraphTooLargeError
 from ..limits import Limits
 from .graph import Edge, Graph, Node, Subgraph
@@ -119,7 +120,8 @@ class _ToAst(Transformer[Token, Any]):
 
     def id(self, c: list[Any]) -> str:
         v = c[0]
-        return v.value if isinstance(v, Token) else v
+        # an HTML string's value is an HtmlString: keep that type, it marks the label as HTML
+        return cast(str, v.value if isinstance(v, Token) else v)
 
     def qstring(self, c: list[Token]) -> str:
         return c[0].value if len(c) == 1 else "".join(t.value for t in c)
@@ -149,9 +151,13 @@ class _Scope:
 
 
 class _Builder:
-    def __init__(self, text: str, strict: bool, directed: bool, name: str, limits: Limits) -> None:
+    def __init__(
+        self, text: str, strict: bool, directed: bool, name: str, limits: Limits, deadline: Deadline | None
+    ) -> None:
         self.text = text
         self.limits = limits
+        self.deadline = deadline
+        self.statements = 0
         self.g = Graph(name=name, directed=directed, strict=strict)
         self.keyed: dict[tuple[str, str, str | None], Edge] = {}
         self.scopes: dict[int, _Scope] = {}
@@ -165,6 +171,9 @@ class _Builder:
 
     def _stmts(self, stmts: list[Any], scope: _Scope, depth: int) -> None:
         for st in stmts:
+            self.statements += 1
+            if self.deadline is not None and not self.statements & 1023:
+                self.deadline.check("parse")
             tag = st[0]
             if tag == _NODE:
                 (name, _port), attrs = st[1], st[2]
@@ -290,7 +299,9 @@ def decode_dot(data: bytes) -> str:
         return data.decode("latin-1")
 
 
-def parse_dot_all(source: str | bytes, limits: Limits | None = None) -> list[Graph]:
+def parse_dot_all(
+    source: str | bytes, limits: Limits | None = None, *, deadline: Deadline | None = None
+) -> list[Graph]:
     """Every graph in `source` (Graphviz reads several graphs from one file)."""
     limits = limits or Limits()
     if len(source) > limits.max_bytes:
@@ -299,7 +310,9 @@ def parse_dot_all(source: str | bytes, limits: Limits | None = None) -> list[Gra
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        ast = _lark().parse(text)
+        # the transformer turns the tree into (strict, directed, name, statements) per graph
+        with deadline_scope(deadline):  # the lexer, called back by lark, checks it
+            ast = cast(list[tuple[Any, Any, Any, Any]], _lark().parse(text))
     except UnexpectedToken as exc:
         tok = exc.token
         pos = len(text) if tok.type == "$END" or tok.start_pos is None else tok.start_pos
@@ -310,9 +323,9 @@ def parse_dot_all(source: str | bytes, limits: Limits | None = None) -> list[Gra
     except (UnexpectedEOF, UnexpectedCharacters, UnexpectedInput) as exc:
         line, col = line_col(text, getattr(exc, "pos_in_stream", None) or len(text))
         raise DotSyntaxError("unexpected input", line, col) from None
-    return [_Builder(text, s, d, n, limits).run(stmts) for s, d, n, stmts in ast]
+    return [_Builder(text, s, d, n, limits, deadline).run(stmts) for s, d, n, stmts in ast]
 
 
-def parse_dot(source: str | bytes, limits: Limits | None = None) -> Graph:
+def parse_dot(source: str | bytes, limits: Limits | None = None, *, deadline: Deadline | None = None) -> Graph:
     """The first graph in `source`; raises `DotSyntaxError` / `GraphTooLargeError` on bad input."""
-    return parse_dot_all(source, limits)[0]
+    return parse_dot_all(source, limits, deadline=deadline)[0]

@@ -12,6 +12,7 @@ from ..errors import (
     RulesError,
     SchemaValidationError,
     TerraformGraphError,
+    TimeBudgetExceededError,
     UnsafeXmlError,
 )
 
@@ -83,6 +84,7 @@ _TABLE: tuple[tuple[type[Dot2ArchimateError], int, str], ...] = (
     (TerraformGraphError, 422, "bad_terraform_graph"),
     (RulesError, 422, "invalid_rules"),
     (RelationshipPolicyError, 422, "relationship_refused"),
+    (TimeBudgetExceededError, 422, "time_budget_exceeded"),
     (LayoutError, 500, "layout_failed"),
     (SchemaValidationError, 500, "invalid_output"),
     (Dot2ArchimateError, 422, "invalid_input"),

@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 
 from ..config import Settings
 from ..errors import Dot2ArchimateError
+from .api_schema import CONVERT_REQUEST_BODY, ERROR_RESPONSES, ConvertResponse
 from .errors import CsrfError, EmptyInputError, NotFoundError, UploadTooLargeError, error_status
 from .legal import LegalSettings
 from .service import ConversionRequest, Converter, InputKind
@@ -308,9 +309,10 @@ _RAW_TYPES = ("text/vnd.graphviz", "text/plain", "application/xml", "text/xml", 
         "`Content-Type: text/vnd.graphviz`, `text/plain` or `application/xml`. Returns the validation report, "
         "the explanation of every mapping decision and the output files as text. Stateless: nothing is stored."
     ),
-    responses={413: {"description": "too large"}, 415: {"description": "wrong type"},
-               422: {"description": "invalid input"}},
-)  # fmt: skip
+    response_model=ConvertResponse,
+    responses=ERROR_RESPONSES,
+    openapi_extra=CONVERT_REQUEST_BODY,
+)
 async def api_convert(
     request: Request,
     format: Literal["xml", "archimate", "csv"] = Query("xml", description="output format"),
@@ -333,7 +335,7 @@ async def api_convert(
                 "text/vnd.graphviz, text/plain or application/xml"
             )
         upload = classify_upload(data, filename, c.settings.max_upload_bytes)
-        outcome = await c.converter.run(ConversionRequest(upload, input_kind, layout))
+        outcome = await c.converter.run(ConversionRequest(upload, input_kind, layout, drawings=False))
     except Dot2ArchimateError as exc:
         if c.metrics:
             c.metrics.observe("api", error_status(exc)[1], started)

@@ -115,4 +115,5 @@ def archi_xml(model: Model) -> bytes:
         for vn in v.nodes:
             _child(ve, vn, 0, 0, boxes, outgoing, incoming)
     _props(root, model.properties)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return out

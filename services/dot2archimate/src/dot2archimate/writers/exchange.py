@@ -103,4 +103,5 @@ def exchange_xml(model: Model, *, lang: str = "en") -> bytes:
                 ce.set(_XSI_TYPE, "Relationship")
                 for x, y in c.bendpoints:
                     _sub(ce, "bendpoint", x=str(x), y=str(y))
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return out
