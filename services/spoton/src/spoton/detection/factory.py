@@ -27,6 +27,12 @@ class DetectorOptions:
     score_threshold: float = 0.3
     nms_iou: float = 0.5
     threads: int = 1  # intra-op threads per detector; the pipeline runs one detector per camera thread
+    # Run the detector on every n-th frame of a camera; trackers coast on their prediction in between.
+    detect_every: int = 1
+
+    def __post_init__(self) -> None:
+        if self.detect_every < 1:
+            raise ValueError(f"detect_every must be >= 1; got {self.detect_every}")
 
 
 def create_detector(kind: str, weights_dir: Path | None = None, options: DetectorOptions | None = None) -> Detector:

@@ -42,7 +42,12 @@ class ModelSuite:
 
 def check_models(settings: Settings) -> ModelSuite:
     """Raise the core's precise error (unknown kind, missing weights file) or return the suite."""
-    options = DetectorOptions(settings.DETECTOR_SCORE_THRESHOLD, settings.DETECTOR_NMS_IOU, settings.DETECTOR_THREADS)
+    options = DetectorOptions(
+        settings.DETECTOR_SCORE_THRESHOLD,
+        settings.DETECTOR_NMS_IOU,
+        settings.DETECTOR_THREADS,
+        settings.DETECT_EVERY_N_FRAMES,
+    )
     create_detector(settings.DETECTOR_TYPE, settings.WEIGHTS_DIR, options)
     if settings.TRACKER_TYPE not in TRACKER_TYPES:
         raise UnknownModelError("tracker", settings.TRACKER_TYPE, TRACKER_TYPES)
