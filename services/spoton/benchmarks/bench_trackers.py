@@ -10,6 +10,8 @@ Detections: TUD-Campus + TUD-Stadtmitte ground truth (motmetrics fixtures) with 
 
 from __future__ import annotations
 
+import argparse
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -78,10 +80,12 @@ def roboflow(cls_name: str) -> Callable[[], StepFn]:
     return factory
 
 
-def measure(factory: Callable[[], StepFn], data: dict[str, tuple[MOTSequence, list]]) -> dict[str, float]:
+def measure(
+    factory: Callable[[], StepFn], data: dict[str, tuple[MOTSequence, list]], repeats: int = REPEATS
+) -> dict[str, float]:
     scores, best = [], float("inf")
     frames = sum(len(d) for _, d in data.values())
-    for r in range(REPEATS):
+    for r in range(repeats):
         elapsed, per_seq = 0.0, []
         for gt, dets in data.values():
             step = factory()
@@ -100,7 +104,8 @@ def measure(factory: Callable[[], StepFn], data: dict[str, tuple[MOTSequence, li
     return {"HOTA": s["HOTA"], "MOTA": s["MOTA"], "IDF1": s["IDF1"], "IDSW": s["IDSW"], "FPS": frames / best}
 
 
-def main() -> None:
+def compare(repeats: int = REPEATS) -> list[dict[str, object]]:
+    """Every contender on the same noisy TUD detections; one row per tracker (FPS: best of `repeats`)."""
     data = {}
     for k, name in enumerate(SEQUENCES):
         gt = read_mot(FIXTURES / name / "gt.txt")
@@ -112,15 +117,32 @@ def main() -> None:
         ),
     }
     try:
+        import supervision  # noqa: F401
+        import trackers  # noqa: F401
+
         contenders["trackers ByteTrackTracker"] = roboflow("ByteTrackTracker")
         contenders["trackers BoTSORTTracker"] = roboflow("BoTSORTTracker")
         contenders["trackers SORTTracker"] = roboflow("SORTTracker")
     except ImportError:
         print("(Roboflow `trackers` not installed: run with `uv run --with trackers ...` to compare)")
+    return [{"tracker": name, **measure(factory, data, repeats)} for name, factory in contenders.items()]
+
+
+def print_table(rows: list[dict[str, object]]) -> None:
     print(f"{'tracker':32} {'HOTA':>6} {'MOTA':>6} {'IDF1':>6} {'IDSW':>5} {'FPS':>8}")
-    for name, factory in contenders.items():
-        r = measure(factory, data)
-        print(f"{name:32} {r['HOTA']:6.3f} {r['MOTA']:6.3f} {r['IDF1']:6.3f} {r['IDSW']:5d} {r['FPS']:8.0f}")
+    for r in rows:
+        print(f"{r['tracker']:32} {r['HOTA']:6.3f} {r['MOTA']:6.3f} {r['IDF1']:6.3f} {r['IDSW']:5d} {r['FPS']:8.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument("--json", action="store_true", help="print the rows as one JSON line")
+    args = parser.parse_args()
+    rows = compare(args.repeats)
+    print(json.dumps(rows) if args.json else "", end="\n" if args.json else "")
+    if not args.json:
+        print_table(rows)
 
 
 if __name__ == "__main__":

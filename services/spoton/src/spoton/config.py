@@ -68,6 +68,15 @@ class Settings(ServiceSettings):
     AWS_ACCESS_KEY_ID: str | None = None
     AWS_SECRET_ACCESS_KEY: SecretStr | None = None
 
+    # Tuning of the weights-based detectors (ssdlite, fasterrcnn); HOG keeps its calibrated defaults.
+    # 0.3 keeps the low-score boxes ByteTrack's second association stage uses.
+    DETECTOR_SCORE_THRESHOLD: float = Field(default=0.3, ge=0.0, le=1.0)
+    DETECTOR_NMS_IOU: float = Field(default=0.5, gt=0.0, le=1.0)
+    DETECTOR_THREADS: int = Field(default=1, ge=1, le=64)  # intra-op threads per camera's detector
+    # Detect on every n-th frame per camera, the tracker predicting in between: 2 halves the detector's
+    # cost; beyond that, at 10 FPS, new tracks (born without velocity) are confirmed late.
+    DETECT_EVERY_N_FRAMES: int = Field(default=1, ge=1, le=30)
+
     @field_validator("API_V1_PREFIX")
     @classmethod
     def _prefix(cls, value: str) -> str:

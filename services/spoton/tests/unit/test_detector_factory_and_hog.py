@@ -4,7 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from spoton.detection import HOGPeopleDetector, create_detector
+from spoton.detection import HOGPeopleDetector, SSDLiteDetector, create_detector
+from spoton.detection.ssdlite import BUNDLED_SSDLITE_MODEL
 from spoton.errors import DetectorUnavailableError, InvalidFrameError, UnknownModelError, WeightsNotFoundError
 from spoton.scene import SyntheticScene
 from spoton.tracking import iou_xyxy
@@ -16,11 +17,15 @@ def test_factory_builds_hog_by_default_name() -> None:
 
 def test_factory_names_the_missing_weights_file(tmp_path: Path) -> None:
     with pytest.raises(WeightsNotFoundError) as info:
-        create_detector("ssdlite", tmp_path)
-    assert str(tmp_path / "ssdlite_person.onnx") in str(info.value)
-    assert info.value.path == tmp_path / "ssdlite_person.onnx"
-    with pytest.raises(WeightsNotFoundError, match=r"fasterrcnn_resnet50_fpn\.pth"):
         create_detector("fasterrcnn", tmp_path)
+    assert str(tmp_path / "fasterrcnn_resnet50_fpn.pth") in str(info.value)
+    assert info.value.path == tmp_path / "fasterrcnn_resnet50_fpn.pth"
+
+
+def test_ssdlite_needs_no_weights_dir_because_its_model_is_bundled(tmp_path: Path) -> None:
+    detector = create_detector("ssdlite", tmp_path)
+    assert isinstance(detector, SSDLiteDetector)
+    assert detector.model_path == BUNDLED_SSDLITE_MODEL
 
 
 def test_factory_rejects_unknown_kind_listing_known_ones() -> None:
@@ -28,10 +33,11 @@ def test_factory_rejects_unknown_kind_listing_known_ones() -> None:
         create_detector("yolo")
 
 
-def test_weights_present_but_backend_missing_is_a_typed_error(tmp_path: Path) -> None:
+def test_an_unreadable_ssdlite_file_in_weights_dir_is_a_typed_error_naming_it(tmp_path: Path) -> None:
     (tmp_path / "ssdlite_person.onnx").write_bytes(b"not really a model")
-    with pytest.raises(DetectorUnavailableError, match="no ssdlite backend"):
+    with pytest.raises(DetectorUnavailableError, match="cannot be loaded") as info:
         create_detector("ssdlite", tmp_path)
+    assert str(tmp_path / "ssdlite_person.onnx") in str(info.value)
 
 
 @pytest.mark.parametrize(

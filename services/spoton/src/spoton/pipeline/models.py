@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from spoton.detection import Detector, create_detector
+from spoton.detection import Detector, DetectorOptions, create_detector
 from spoton.errors import UnknownModelError
 from spoton.reid import AppearanceEmbedder, ColorStripeEmbedder
 from spoton.reid.onnx_embedder import ONNX_REID_MODELS, create_onnx_embedder
@@ -27,11 +27,12 @@ class ModelSuite:
     tracker_type: str
     reid_type: str
     settings_weights_dir: str
+    detector_options: DetectorOptions = field(default_factory=DetectorOptions)
 
     def detector(self) -> Detector:
         from pathlib import Path
 
-        return create_detector(self.detector_type, Path(self.settings_weights_dir))
+        return create_detector(self.detector_type, Path(self.settings_weights_dir), self.detector_options)
 
     def tracker(self, frame_rate: float) -> Tracker:
         return create_tracker(self.tracker_type, frame_rate=frame_rate)
@@ -46,7 +47,13 @@ class ModelSuite:
 
 def check_models(settings: Settings) -> ModelSuite:
     """Raise the core's precise error (unknown kind, missing weights file) or return the suite."""
-    create_detector(settings.DETECTOR_TYPE, settings.WEIGHTS_DIR)
+    options = DetectorOptions(
+        settings.DETECTOR_SCORE_THRESHOLD,
+        settings.DETECTOR_NMS_IOU,
+        settings.DETECTOR_THREADS,
+        settings.DETECT_EVERY_N_FRAMES,
+    )
+    create_detector(settings.DETECTOR_TYPE, settings.WEIGHTS_DIR, options)
     if settings.TRACKER_TYPE not in TRACKER_TYPES:
         raise UnknownModelError("tracker", settings.TRACKER_TYPE, TRACKER_TYPES)
     if settings.REID_MODEL_TYPE not in REID_TYPES:
@@ -54,5 +61,5 @@ def check_models(settings: Settings) -> ModelSuite:
     if settings.REID_MODEL_TYPE != "color_stripes":
         create_onnx_embedder(settings.REID_MODEL_TYPE, settings.WEIGHTS_DIR)  # a missing file fails start-up here
     return ModelSuite(
-        settings.DETECTOR_TYPE, settings.TRACKER_TYPE, settings.REID_MODEL_TYPE, str(settings.WEIGHTS_DIR)
+        settings.DETECTOR_TYPE, settings.TRACKER_TYPE, settings.REID_MODEL_TYPE, str(settings.WEIGHTS_DIR), options
     )

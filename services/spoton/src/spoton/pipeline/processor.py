@@ -62,14 +62,20 @@ class FrameProcessor:
         self._embedders = {c: suite.embedder() for c in cameras}
         self._homographies = homographies
         self.linker = linker or GlobalLinker()
+        self._detect_every = suite.detector_options.detect_every
+        self._frames_seen = dict.fromkeys(cameras, 0)
 
     def process_camera(self, camera: str, image: npt.NDArray[np.uint8]) -> CameraFrame:
         times: dict[str, float] = {}
+        # Each camera counts its own frames: cameras at differing FPS skip on their own clocks.
+        detect_now = self._frames_seen[camera] % self._detect_every == 0
+        self._frames_seen[camera] += 1
         start = time.perf_counter()
-        detections = self._detectors[camera].detect(image)
+        detections = self._detectors[camera].detect(image) if detect_now else None
         times["detect"] = time.perf_counter() - start
         start = time.perf_counter()
-        tracks = self._trackers[camera].update(detections, image)
+        tracker = self._trackers[camera]
+        tracks = tracker.update(detections, image) if detections is not None else tracker.predict(image)
         times["track"] = time.perf_counter() - start
         start = time.perf_counter()
         embeddings = self._embedders[camera].embed(image, tracks.xyxy) if len(tracks) else None

@@ -195,6 +195,15 @@ class ByteTrack:
         self._drop_duplicates()
         return self._output()
 
+    def predict(self, frame: npt.NDArray[np.uint8] | None = None) -> Tracks:
+        """Advance one frame without detections (a frame the detector skipped): every track coasts on
+        its Kalman prediction and keeps its state, so the next `update` matches against it as usual."""
+        self.frame_id += 1
+        everything = self.tracked + self.lost
+        self._predict(everything)
+        self._compensate(everything, frame)
+        return self._output()
+
     def _drop_duplicates(self) -> None:
         """A tracked and a lost track on the same box: keep the older one (ByteTrack's rule)."""
         if not self.tracked or not self.lost:
