@@ -66,6 +66,10 @@ def _cache(settings: Settings) -> tuple[Cache, Any]:
             raise ConfigError("CACHE_BACKEND=redis needs CACHE_REDIS_URL or REDIS_URL")
         client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         return RedisCache(client, prefix="mapmap:tiles"), client
+    if settings.CACHE_BACKEND == "mbtiles":
+        from mapmap.cache_mbtiles import MBTilesCache
+
+        return MBTilesCache(settings.CACHE_PATH), None
     return MemoryCache(settings.CACHE_SIZE, max_bytes=settings.CACHE_MAX_BYTES), None
 
 
@@ -165,7 +169,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        refresher = asyncio.create_task(_refresh_size(service)) if redis_client is not None else None
+        shared = settings.CACHE_BACKEND != "memory"  # other replicas change it: count it now and then
+        refresher = asyncio.create_task(_refresh_size(service)) if shared else None
         yield
         if refresher is not None:
             refresher.cancel()
@@ -260,6 +265,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             await redis_client.ping()
 
         checks.append(ReadinessCheck("cache", ping_cache, timeout=1.0))
+    disk_ping = getattr(service.cache, "ping", None)
+    if disk_ping is not None:
+        checks.append(ReadinessCheck("cache", disk_ping, timeout=2.0))
     health = Health(
         "mapmap",
         checks=checks,
@@ -283,7 +291,13 @@ def _add_demo(api: FastAPI, settings: Settings) -> None:
 
 
 async def _refresh_size(service: TileService, interval: float = 15.0) -> None:
+    sweep = getattr(service.cache, "sweep", None)  # disk caches drop expired entries here, not per request
     while True:
+        if sweep is not None:
+            try:
+                await sweep()
+            except Exception as error:  # maintenance only: the next round tries again
+                logging.getLogger("mapmap.cache").warning("cache sweep failed: %s", type(error).__name__)
         await service.refresh_size()
         await asyncio.sleep(interval)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ _EXTENSIONS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}
 _MIME_KINDS = {mime: kind for kind, mime in IMAGE_TYPES.items()}
 _TILE, _MISSING, _EMPTY = b"T", b"N", b"E"
 _STATUS = {_TILE: 200, _MISSING: 404, _EMPTY: 204}
-_CACHE_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
+_CACHE_ERRORS = (redis.exceptions.RedisError, sqlite3.Error, OSError, asyncio.TimeoutError)
 
 
 def image_kind_for(extension: str | None, default: str) -> str:
@@ -227,6 +228,9 @@ class TileService:
             task.cancel()
         for endpoint in self.endpoints.values():
             await endpoint.client.aclose()
+        close_cache = getattr(self.cache, "aclose", None)  # disk caches own threads and files
+        if close_cache is not None:
+            await close_cache()
 
     # -- internals ---------------------------------------------------------------------------------
 
