@@ -118,6 +118,16 @@ def build_service(settings: Settings, metrics: ServiceMetrics | None = None) -> 
         metrics=tile_metrics,
         track_size=settings.CACHE_BACKEND == "memory",
     )
+    if redis_client is not None:
+        from mapmap.redis_flight import RedisFlight
+
+        subscriber = redis.Redis.from_url(
+            settings.cache_redis_url or "", socket_connect_timeout=1.0, socket_keepalive=True
+        )  # no socket timeout: it blocks reading announcements
+        service.shared_flight = RedisFlight(
+            redis_client, subscriber, lease=settings.CACHE_LOCK_TTL, wait_timeout=settings.CACHE_LOCK_WAIT,
+            on_waiting=service.count_coalesced, on_redis_error=lambda: service.count_cache_error("flight"),
+        )  # fmt: skip
     return service, redis_client
 
 

@@ -22,6 +22,7 @@ from servicekit.resilience import Cache, CacheEntry, SingleFlight
 from mapmap.capabilities import Capabilities, Layer, parse_capabilities
 from mapmap.config import EndpointConfig
 from mapmap.errors import CapabilitiesError, InvalidTileRequest, NotFoundError, TileOutOfRange, UpstreamError
+from mapmap.redis_flight import RedisFlight
 from mapmap.reproject import decode_rgba, encode_image, matching_matrix, mosaic, plan_sources, warp_tile
 from mapmap.tms import TileIndex, TileMatrixSet, web_mercator_quad
 from mapmap.upstream import IMAGE_TYPES, UpstreamClient
@@ -166,6 +167,8 @@ class TileService:
         self.grids = {256: web_mercator_quad(256), 512: web_mercator_quad(512)}
         self.flight: SingleFlight[str, Tile] = SingleFlight(on_coalesced=self._on_coalesced)
         self.source_flight: SingleFlight[str, bytes | None] = SingleFlight()
+        self.shared_flight: RedisFlight | None = None
+        """Set when the cache is shared (Redis): coalesces misses across worker processes too."""
         self.cache_size = 0
         self.track_size = track_size
         self._background: set[asyncio.Task[Any]] = set()
@@ -228,6 +231,8 @@ class TileService:
             task.cancel()
         for endpoint in self.endpoints.values():
             await endpoint.client.aclose()
+        if self.shared_flight is not None:
+            await self.shared_flight.aclose()
         close_cache = getattr(self.cache, "aclose", None)  # disk caches own threads and files
         if close_cache is not None:
             await close_cache()
@@ -247,6 +252,13 @@ class TileService:
 
     def _on_coalesced(self, key: str) -> None:
         self._count("coalesced", key.split(":", 2)[1])
+
+    def count_coalesced(self, key: str) -> None:
+        """A caller that waited on another process's fetch of `key` (cross-worker single-flight)."""
+        self._on_coalesced(key)
+
+    def count_cache_error(self, op: str) -> None:
+        self._count("cache_errors", op)
 
     def _count(self, metric: str, name: str) -> None:
         if self.metrics is not None:
@@ -284,7 +296,17 @@ class TileService:
                 await self._cache_set(key, marker + etag + body, self.negative_ttl, 0)
             return _tile(marker, etag, body, now, kind, age=0, stale=False)
 
-        return await self.flight.do(key, fetch)
+        shared_flight = self.shared_flight
+        if shared_flight is None:
+            return await self.flight.do(key, fetch)
+        # one caller per process reaches Redis; Redis lets one process through
+        return await self.flight.do(key, lambda: shared_flight.run(key, fetch, lambda: self._fresh_tile(key)))
+
+    async def _fresh_tile(self, key: str) -> Tile | None:
+        """A fresh tile another worker just stored under `key`, or None."""
+        entry = await self.cache.get(key)
+        now = self.clock()
+        return _decode(entry, now, stale=False) if entry is not None and entry.fresh(now) else None
 
     async def _produce(self, endpoint: Endpoint, grid: TileMatrixSet, index: TileIndex, kind: str) -> tuple[int, bytes]:
         source = await endpoint.source()
