@@ -83,6 +83,20 @@ def build_service(settings: Settings, metrics: ServiceMetrics | None = None) -> 
         from mapmap.demo_upstream import DemoUpstream
 
         demo_transport = httpx.ASGITransport(app=DemoUpstream().app())
+    refreshes = (
+        metrics.counter(
+            f"{metrics.namespace}_capabilities_refresh_total",
+            "Conditional capabilities refreshes by result (updated, not_modified, failed).",
+            ("endpoint", "result"),
+        )
+        if metrics is not None
+        else None
+    )
+
+    def count_refresh(endpoint: str, result: str) -> None:
+        if refreshes is not None:
+            refreshes.labels(endpoint, result).inc()
+
     for config in load_endpoints(settings):
         breaker = CircuitBreaker(
             f"upstream:{config.name}",
@@ -106,7 +120,9 @@ def build_service(settings: Settings, metrics: ServiceMetrics | None = None) -> 
             metrics=upstream_metrics,
             transport=demo_transport if host_of(config.url)[0] == DEMO_HOST else None,
         )
-        endpoints[config.name] = Endpoint(config, client, capabilities_ttl=settings.CAPABILITIES_TTL)
+        endpoints[config.name] = Endpoint(
+            config, client, capabilities_ttl=settings.CAPABILITIES_TTL, on_refresh=count_refresh
+        )
     cache, redis_client = _cache(settings)
     service = TileService(
         endpoints,
