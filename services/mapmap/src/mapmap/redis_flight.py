@@ -40,7 +40,7 @@ log = get_logger("mapmap.redis_flight")
 T = TypeVar("T")
 
 _ACQUIRE = """
-if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -100 end
 return redis.call('pttl', KEYS[1])
 """
 _RENEW = """
@@ -55,6 +55,7 @@ _ERRORS: dict[str, type[MapMapError]] = {
     cls.code: cls for cls in (UpstreamError, BadUpstreamResponse, UpstreamTimeout, CapabilitiesError, UnsafeURLError)
 }
 _REDIS_ERRORS = (RedisError, OSError)
+_ACQUIRED = -100  # PTTL itself answers -1 (no expiry) and -2 (gone)
 
 
 class RedisFlight:
@@ -100,7 +101,7 @@ class RedisFlight:
                 except _REDIS_ERRORS:
                     self._redis_failed()
                     return await produce()  # fail open: this process fetches on its own
-                if remaining_lease == -1:
+                if remaining_lease == _ACQUIRED:
                     ready = await self._shared(shared)  # the previous leader may have finished just now
                     if ready is not None:
                         await self._finish(lock, channel, token, {"ok": True})

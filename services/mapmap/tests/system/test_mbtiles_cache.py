@@ -26,6 +26,9 @@ async def test_gdal_reads_the_live_cache_as_mbtiles(make_client, tmp_path: Path)
         response = await client.get(f"/tiles/demo/3/{x}/{y}.png")
         assert response.status_code == 200
         served[x, y] = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+    ready = await client.get("/ready")
+    assert ready.status_code == 200
+    assert "cache" in ready.text  # the readiness check touches the cache files
     path = cache_dir / "demo-256-png.mbtiles"
     info = await asyncio.to_thread(
         subprocess.run, ["gdalinfo", "-json", str(path)], capture_output=True, text=True, timeout=60, check=True
