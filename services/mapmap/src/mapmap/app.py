@@ -64,7 +64,13 @@ def _cache(settings: Settings) -> tuple[Cache, Any]:
             from mapmap.errors import ConfigError
 
             raise ConfigError("CACHE_BACKEND=redis needs CACHE_REDIS_URL or REDIS_URL")
-        client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        # a blocking pool: a burst beyond max_connections waits for a connection instead of failing (a failed
+        # cache read would fail open into an upstream fetch and break single-flight)
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=settings.CACHE_REDIS_MAX_CONNECTIONS, timeout=2.0,
+            socket_timeout=1.0, socket_connect_timeout=1.0,
+        )  # fmt: skip
+        client = redis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
         return RedisCache(client, prefix="mapmap:tiles"), client
     if settings.CACHE_BACKEND == "mbtiles":
         from mapmap.cache_mbtiles import MBTilesCache

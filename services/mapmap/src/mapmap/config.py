@@ -96,6 +96,7 @@ class Settings(ServiceSettings):
     CACHE_NEGATIVE_TTL: int = Field(default=60, ge=0, description="how long upstream 404/204 are remembered")
     CACHE_BACKEND: Literal["memory", "redis", "mbtiles"] = "memory"
     CACHE_REDIS_URL: str | None = None
+    CACHE_REDIS_MAX_CONNECTIONS: int = Field(default=64, ge=2, le=10_000, description="per worker; more waiters queue")
     CACHE_LOCK_TTL: float = Field(
         default=5.0, gt=0, description="Redis single-flight lease; a dead leader's waiters take over after it"
     )

@@ -55,3 +55,13 @@ async def test_a_fetch_longer_than_the_lease_renews_it(two_workers, upstream) ->
     assert first.status == second.status == 200
     assert first.etag == second.etag
     assert len(state.tile_requests()) == 1
+
+
+async def test_a_herd_larger_than_the_redis_pool_still_makes_one_fetch(two_workers, upstream) -> None:  # type: ignore[no-untyped-def]
+    state, _ = upstream
+    state.requests.clear()
+    state.delay = 0.5
+    a, b = two_workers
+    tiles = await asyncio.gather(*(worker.get("demo", 9, 292, 150) for worker in (a, b) for _ in range(300)))
+    assert {tile.status for tile in tiles} == {200}
+    assert len(state.tile_requests()) == 1  # no "too many connections" turning into fail-open fetches
