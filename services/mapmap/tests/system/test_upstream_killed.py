@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import signal
 import subprocess
 import sys
 import time
@@ -112,3 +113,42 @@ async def test_upstream_killed_mid_load(tmp_path: Path) -> None:
     assert metric_value(outage_metrics, "mapmap_stale_served_total", endpoint="demo", reason="error") > 0
     assert metric_value(outage_metrics, "mapmap_circuit_breaker_state", breaker="upstream:demo") == 2
     assert metric_value(recovered_metrics, "mapmap_circuit_breaker_state", breaker="upstream:demo") == 0
+
+
+async def test_upstream_frozen_mid_load_answers_504_then_503_within_the_timeouts(tmp_path: Path) -> None:
+    """SIGSTOP: connections are accepted but never answered, so only the read timeout ends them."""
+    port = free_port()
+    upstream = start_upstream(port)
+    settings = Settings(
+        UPSTREAMS_FILE=write_upstreams(tmp_path / "u.json", f"http://127.0.0.1:{port}"),
+        DEMO_UPSTREAM=False, ENABLE_REQUEST_LOGGING=False,
+        UPSTREAM_CONNECT_TIMEOUT=CONNECT_TIMEOUT, UPSTREAM_READ_TIMEOUT=READ_TIMEOUT,
+        BREAKER_FAILURE_THRESHOLD=3, BREAKER_RECOVERY_TIMEOUT=30.0,
+    )  # fmt: skip
+    app = create_app(settings)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=30
+        ) as client:
+            assert (await client.get("/tiles/demo/10/580/300.png")).status_code == 200  # capabilities loaded
+            upstream.send_signal(signal.SIGSTOP)
+
+            async def timed(x: int) -> tuple[int, float, httpx.Response]:
+                started = time.monotonic()
+                response = await client.get(f"/tiles/demo/11/{x}/600.png")
+                return response.status_code, time.monotonic() - started, response
+
+            frozen = await asyncio.gather(*(timed(1100 + i) for i in range(6)))
+            after = await asyncio.gather(*(timed(1200 + i) for i in range(6)))
+            metrics = (await client.get("/metrics")).text
+    finally:
+        upstream.send_signal(signal.SIGCONT)
+        upstream.kill()
+        upstream.wait()
+    assert {status for status, _, _ in frozen} == {504}
+    assert all(response.json()["error"] == "upstream_timeout" for _, _, response in frozen)
+    assert max(elapsed for _, elapsed, _ in frozen) < READ_TIMEOUT + 1.0  # the read timeout, not a hang
+    assert {status for status, _, _ in after} == {503}  # the breaker opened on the timeouts
+    assert max(elapsed for _, elapsed, _ in after) < 0.5  # and answers at once
+    assert metric_value(metrics, "mapmap_circuit_breaker_state", breaker="upstream:demo") == 2
+    assert metric_value(metrics, "mapmap_upstream_errors_total", upstream="demo", kind="timeout") >= 3
