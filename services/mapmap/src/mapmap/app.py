@@ -75,7 +75,12 @@ def _cache(settings: Settings) -> tuple[Cache, Any]:
     if settings.CACHE_BACKEND == "mbtiles":
         from mapmap.cache_mbtiles import MBTilesCache
 
-        return MBTilesCache(settings.CACHE_PATH), None
+        try:
+            return MBTilesCache(settings.CACHE_PATH), None
+        except OSError as error:
+            from mapmap.errors import ConfigError
+
+            raise ConfigError(f"CACHE_PATH {str(settings.CACHE_PATH)!r} cannot be used: {error.strerror}") from None
     return MemoryCache(settings.CACHE_SIZE, max_bytes=settings.CACHE_MAX_BYTES), None
 
 
