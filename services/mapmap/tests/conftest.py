@@ -157,3 +157,51 @@ def served(tmp_path: Path):  # type: ignore[no-untyped-def]
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+class MapMapProcess:
+    """`mapmap serve` as its own OS process (a worker of its own), configured by environment."""
+
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
+        from servicekit.local import free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        base = {k: v for k, v in os.environ.items() if k not in ("PORT", "UPSTREAMS_FILE", "CACHE_BACKEND")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mapmap.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=cwd, env={**base, "ENABLE_REQUEST_LOGGING": "false", **env},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    def wait_ready(self, timeout: float = 30) -> MapMapProcess:
+        from servicekit.local import wait_for_port
+
+        wait_for_port(self.port, timeout=timeout)
+        return self
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+@pytest.fixture
+def mapmap_processes(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Start MapMap processes: `mapmap_processes(n, {"CACHE_BACKEND": "redis", ...})`; all stopped afterwards."""
+    started: list[MapMapProcess] = []
+
+    def start(count: int, env: dict[str, str]) -> list[MapMapProcess]:
+        batch = [MapMapProcess(tmp_path, env) for _ in range(count)]
+        started.extend(batch)
+        return [process.wait_ready() for process in batch]
+
+    yield start
+    for process in started:
+        process.stop()

@@ -66,8 +66,23 @@ def _cache(settings: Settings) -> tuple[Cache, Any]:
             from mapmap.errors import ConfigError
 
             raise ConfigError("CACHE_BACKEND=redis needs CACHE_REDIS_URL or REDIS_URL")
-        client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        # a blocking pool: a burst beyond max_connections waits for a connection instead of failing (a failed
+        # cache read would fail open into an upstream fetch and break single-flight)
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=settings.CACHE_REDIS_MAX_CONNECTIONS, timeout=2.0,
+            socket_timeout=1.0, socket_connect_timeout=1.0,
+        )  # fmt: skip
+        client = redis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
         return RedisCache(client, prefix="mapmap:tiles"), client
+    if settings.CACHE_BACKEND == "mbtiles":
+        from mapmap.cache_mbtiles import MBTilesCache
+
+        try:
+            return MBTilesCache(settings.CACHE_PATH), None
+        except OSError as error:
+            from mapmap.errors import ConfigError
+
+            raise ConfigError(f"CACHE_PATH {str(settings.CACHE_PATH)!r} cannot be used: {error.strerror}") from None
     return MemoryCache(settings.CACHE_SIZE, max_bytes=settings.CACHE_MAX_BYTES), None
 
 
@@ -81,6 +96,20 @@ def build_service(settings: Settings, metrics: ServiceMetrics | None = None) -> 
         from mapmap.demo_upstream import DemoUpstream
 
         demo_transport = httpx.ASGITransport(app=DemoUpstream().app())
+    refreshes = (
+        metrics.counter(
+            f"{metrics.namespace}_capabilities_refresh_total",
+            "Conditional capabilities refreshes by result (updated, not_modified, failed).",
+            ("endpoint", "result"),
+        )
+        if metrics is not None
+        else None
+    )
+
+    def count_refresh(endpoint: str, result: str) -> None:
+        if refreshes is not None:
+            refreshes.labels(endpoint, result).inc()
+
     for config in load_endpoints(settings):
         breaker = CircuitBreaker(
             f"upstream:{config.name}",
@@ -105,7 +134,9 @@ def build_service(settings: Settings, metrics: ServiceMetrics | None = None) -> 
             transport=demo_transport if host_of(config.url)[0] == DEMO_HOST else None,
             pooled_transport=settings.UPSTREAM_TRANSPORT == "pooled",
         )
-        endpoints[config.name] = Endpoint(config, client, capabilities_ttl=settings.CAPABILITIES_TTL)
+        endpoints[config.name] = Endpoint(
+            config, client, capabilities_ttl=settings.CAPABILITIES_TTL, on_refresh=count_refresh
+        )
     cache, redis_client = _cache(settings)
     service = TileService(
         endpoints,
@@ -117,6 +148,16 @@ def build_service(settings: Settings, metrics: ServiceMetrics | None = None) -> 
         metrics=tile_metrics,
         track_size=settings.CACHE_BACKEND == "memory",
     )
+    if redis_client is not None:
+        from mapmap.redis_flight import RedisFlight
+
+        subscriber = redis.Redis.from_url(
+            settings.cache_redis_url or "", socket_connect_timeout=1.0, socket_keepalive=True
+        )  # no socket timeout: it blocks reading announcements
+        service.shared_flight = RedisFlight(
+            redis_client, subscriber, lease=settings.CACHE_LOCK_TTL, wait_timeout=settings.CACHE_LOCK_WAIT,
+            on_waiting=service.count_coalesced, on_redis_error=lambda: service.count_cache_error("flight"),
+        )  # fmt: skip
     return service, redis_client
 
 
@@ -173,7 +214,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        refresher = asyncio.create_task(_refresh_size(service)) if redis_client is not None else None
+        shared = settings.CACHE_BACKEND != "memory"  # other replicas change it: count it now and then
+        refresher = asyncio.create_task(_refresh_size(service)) if shared else None
         _freeze_startup_heap()
         yield
         if refresher is not None:
@@ -274,6 +316,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             await redis_client.ping()
 
         checks.append(ReadinessCheck("cache", ping_cache, timeout=1.0))
+    disk_ping = getattr(service.cache, "ping", None)
+    if disk_ping is not None:
+        checks.append(ReadinessCheck("cache", disk_ping, timeout=2.0))
     health = Health(
         "mapmap",
         checks=checks,
@@ -307,7 +352,13 @@ def _freeze_startup_heap() -> None:
 
 
 async def _refresh_size(service: TileService, interval: float = 15.0) -> None:
+    sweep = getattr(service.cache, "sweep", None)  # disk caches drop expired entries here, not per request
     while True:
+        if sweep is not None:
+            try:
+                await sweep()
+            except Exception as error:  # maintenance only: the next round tries again
+                logging.getLogger("mapmap.cache").warning("cache sweep failed: %s", type(error).__name__)
         await service.refresh_size()
         await asyncio.sleep(interval)
 

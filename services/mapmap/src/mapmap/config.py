@@ -96,8 +96,14 @@ class Settings(ServiceSettings):
     CACHE_STALE_TTL: int = Field(default=86_400, ge=0, description="serve-stale-on-error window after TTL")
     CACHE_SWR: int = Field(default=600, ge=0, description="stale-while-revalidate window after TTL")
     CACHE_NEGATIVE_TTL: int = Field(default=60, ge=0, description="how long upstream 404/204 are remembered")
-    CACHE_BACKEND: Literal["memory", "redis"] = "memory"
+    CACHE_BACKEND: Literal["memory", "redis", "mbtiles"] = "memory"
     CACHE_REDIS_URL: str | None = None
+    CACHE_REDIS_MAX_CONNECTIONS: int = Field(default=64, ge=2, le=10_000, description="per worker; more waiters queue")
+    CACHE_LOCK_TTL: float = Field(
+        default=5.0, gt=0, description="Redis single-flight lease; a dead leader's waiters take over after it"
+    )
+    CACHE_LOCK_WAIT: float = Field(default=30.0, gt=0, description="longest wait on another worker's fetch")
+    CACHE_PATH: Path = Field(default=Path(".data/mapmap-tiles"), description="directory of the MBTiles cache files")
     CACHE_CONTROL_MAX_AGE: int = Field(default=3600, ge=0)
     CACHE_CONTROL_S_MAXAGE: int = Field(default=86_400, ge=0)
     CACHE_CONTROL_SWR: int = Field(default=600, ge=0)

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import io
 import time
 from dataclasses import dataclass, field
+from email.utils import formatdate, parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 
@@ -122,6 +124,15 @@ class DemoUpstream:
     fault: Fault = field(default_factory=Fault)
     delay: float = 0.0
     """Added to every tile response (e.g. 0.05 s so a herd really overlaps)."""
+    capabilities_revision: int = 0
+    """Bump it to change the capabilities document (its title, ETag and Last-Modified)."""
+    capabilities_changed_at: float = field(default_factory=lambda: float(int(time.time())))
+    capabilities_failing: bool = False
+    """Answer capabilities requests with 503 (a refresh that fails)."""
+    capabilities_validators: tuple[str, ...] = ("etag", "last-modified")
+    """Which validators capabilities responses carry (and 304 honours)."""
+    capabilities_not_modified: int = 0
+    """How many capabilities requests were answered 304 Not Modified."""
 
     def tile_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if "GetTile" in r.query or "/rest/" in r.path]
@@ -130,6 +141,28 @@ class DemoUpstream:
         self.requests.clear()
         self.fault = Fault()
         self.delay = 0.0
+        self.capabilities_failing = False
+        self.capabilities_validators = ("etag", "last-modified")
+        self.capabilities_not_modified = 0
+
+    def change_capabilities(self) -> None:
+        self.capabilities_revision += 1
+        self.capabilities_changed_at = max(float(int(time.time())), self.capabilities_changed_at + 1)
+
+    def capabilities_response(self, request: Request, base_url: str) -> Response:
+        """The capabilities, conditional: If-None-Match (or else If-Modified-Since) may get a 304."""
+        if self.capabilities_failing:
+            return Response(b"capabilities temporarily unavailable", status_code=503)
+        body = self.capabilities(base_url)
+        headers = {}
+        if "etag" in self.capabilities_validators:
+            headers["ETag"] = f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+        if "last-modified" in self.capabilities_validators:
+            headers["Last-Modified"] = formatdate(self.capabilities_changed_at, usegmt=True)
+        if _not_modified(request, headers.get("ETag"), self.capabilities_changed_at, "Last-Modified" in headers):
+            self.capabilities_not_modified += 1
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/xml", headers=headers)
 
     def set_fault(self, mode: str | None, **kwargs: Any) -> None:
         self.fault = Fault(mode, **kwargs)
@@ -147,7 +180,8 @@ class DemoUpstream:
             )
         ]
         return build_capabilities(
-            title="MapMap demo upstream",
+            title="MapMap demo upstream"
+            + (f" (revision {self.capabilities_revision})" * bool(self.capabilities_revision)),
             layers=layers,
             tile_matrix_sets=list(GRIDS.values()),
             kvp_url=f"{base_url}/wmts?",
@@ -202,7 +236,7 @@ class DemoUpstream:
             params = {k.upper(): v for k, v in request.query_params.items()}
             operation = params.get("REQUEST", "")
             if operation == "GetCapabilities":
-                return Response(self.capabilities(base(request)), media_type="application/xml")
+                return self.capabilities_response(request, base(request))
             if operation == "GetTile":
                 fmt = "jpg" if params.get("FORMAT") == "image/jpeg" else "png"
                 return await self._tile(
@@ -217,7 +251,7 @@ class DemoUpstream:
 
         async def rest_capabilities(request: Request) -> Response:
             await record(request)
-            return Response(self.capabilities(base(request)), media_type="application/xml")
+            return self.capabilities_response(request, base(request))
 
         async def rest_tile(request: Request) -> Response:
             await record(request)
@@ -242,6 +276,19 @@ class DemoUpstream:
             Route("/_control", control, methods=["GET", "POST"]),
         ]
         return Starlette(routes=routes)
+
+
+def _not_modified(request: Request, etag: str | None, changed_at: float, has_date: bool) -> bool:
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:  # RFC 9110: If-None-Match wins over If-Modified-Since
+        return etag is not None and etag in {tag.strip() for tag in if_none_match.split(",")}
+    since = request.headers.get("if-modified-since")
+    if since and has_date:
+        try:
+            return changed_at <= parsedate_to_datetime(since).timestamp()
+        except (TypeError, ValueError):
+            return False
+    return False
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,15 @@ from servicekit.resilience import Cache, CacheEntry, SingleFlight
 
 from mapmap.capabilities import Capabilities, Layer, parse_capabilities
 from mapmap.config import EndpointConfig
-from mapmap.errors import CapabilitiesError, InvalidTileRequest, NotFoundError, TileOutOfRange, UpstreamError
+from mapmap.errors import (
+    CapabilitiesError,
+    InvalidTileRequest,
+    MapMapError,
+    NotFoundError,
+    TileOutOfRange,
+    UpstreamError,
+)
+from mapmap.redis_flight import RedisFlight
 from mapmap.reproject import decode_rgba, encode_image, matching_matrix, mosaic, plan_sources, warp_tile
 from mapmap.tms import TileIndex, TileMatrixSet, web_mercator_quad
 from mapmap.upstream import IMAGE_TYPES, UpstreamClient, image_type
@@ -33,7 +42,7 @@ _EXTENSIONS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}
 _MIME_KINDS = {mime: kind for kind, mime in IMAGE_TYPES.items()}
 _TILE, _MISSING, _EMPTY = b"T", b"N", b"E"
 _STATUS = {_TILE: 200, _MISSING: 404, _EMPTY: 204}
-_CACHE_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
+_CACHE_ERRORS = (redis.exceptions.RedisError, sqlite3.Error, OSError, asyncio.TimeoutError)
 
 
 def image_kind_for(extension: str | None, default: str) -> str:
@@ -73,53 +82,110 @@ class Source:
     """(matrix identifier, row, col) → URL."""
 
 
-class Endpoint:
-    """One configured endpoint; loads (and refreshes, with ETag) its upstream's capabilities lazily."""
+@dataclass(frozen=True)
+class _Loaded:
+    """One consistent snapshot of an upstream's capabilities; replaced whole, never edited."""
 
-    def __init__(self, config: EndpointConfig, client: UpstreamClient, *, capabilities_ttl: float = 3600) -> None:
+    source: Source
+    capabilities: Capabilities | None
+    etag: str | None
+    last_modified: str | None
+
+
+class Endpoint:
+    """One configured endpoint. Loads its upstream's capabilities on first use; once they are older than
+    `capabilities_ttl`, requests keep using them while one background refresh asks the upstream again
+    with If-None-Match / If-Modified-Since: 304 keeps the parsed model, 200 swaps in a new one, and a
+    failure keeps the old one (logged and counted via `on_refresh(endpoint, result)`)."""
+
+    def __init__(
+        self,
+        config: EndpointConfig,
+        client: UpstreamClient,
+        *,
+        capabilities_ttl: float = 3600,
+        on_refresh: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.config = config
         self.client = client
         self.capabilities_ttl = capabilities_ttl
-        self.capabilities: Capabilities | None = None
-        self._source: Source | None = None
+        self.on_refresh = on_refresh
+        self._loaded: _Loaded | None = None
         self._loaded_at = 0.0
-        self._etag: str | None = None
         self._lock = asyncio.Lock()
+        self._refreshing: asyncio.Task[str] | None = None
         self.default_kind = _MIME_KINDS.get(config.format, "png")
 
     @property
     def name(self) -> str:
         return self.config.name
 
-    async def source(self) -> Source:
-        if self._source is not None and time.monotonic() - self._loaded_at < self.capabilities_ttl:
-            return self._source
-        async with self._lock:
-            if self._source is not None and time.monotonic() - self._loaded_at < self.capabilities_ttl:
-                return self._source
-            try:
-                self._source = await self._load()
-            except UpstreamError:
-                if self._source is None:
-                    raise
-                log.warning("capabilities_refresh_failed", endpoint=self.name)  # keep the last good ones
-            self._loaded_at = time.monotonic()
-            return self._source
+    @property
+    def capabilities(self) -> Capabilities | None:
+        return self._loaded.capabilities if self._loaded is not None else None
 
-    async def _load(self) -> Source:
+    async def source(self) -> Source:
+        loaded = self._loaded
+        if loaded is not None:
+            if time.monotonic() - self._loaded_at >= self.capabilities_ttl and self._refreshing is None:
+                self._refreshing = asyncio.ensure_future(self.refresh())
+                self._refreshing.add_done_callback(self._refreshed)
+            return loaded.source
+        async with self._lock:
+            if self._loaded is None:
+                self._loaded = await self._load(None)
+                self._loaded_at = time.monotonic()
+            return self._loaded.source
+
+    async def refresh(self) -> str:
+        """Ask the upstream again now: 'updated', 'not_modified' or 'failed' (the old model stays)."""
+        async with self._lock:
+            previous = self._loaded
+            try:
+                loaded = await self._load(previous)
+            except MapMapError as error:
+                if previous is None:
+                    raise
+                log.warning("capabilities_refresh_failed", endpoint=self.name, error=error.code)
+                result = "failed"
+            else:
+                result = "not_modified" if loaded is previous else "updated"
+                self._loaded = loaded  # one assignment: readers see the old snapshot or the new, never a mix
+            self._loaded_at = time.monotonic()  # a failure waits a full TTL too: no hammering a broken upstream
+        if self.on_refresh is not None:
+            self.on_refresh(self.name, result)
+        return result
+
+    async def aclose(self) -> None:
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+        await self.client.aclose()
+
+    def _refreshed(self, task: asyncio.Task[str]) -> None:
+        self._refreshing = None
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("capabilities_refresh_crashed", endpoint=self.name, error=type(task.exception()).__name__)
+
+    async def _load(self, previous: _Loaded | None) -> _Loaded:
         config = self.config
         if config.xyz_template is not None:
+            if previous is not None:
+                return previous  # nothing to refresh: the template is configuration
             template = config.xyz_template
             tms = web_mercator_quad(256, max_zoom=config.max_zoom)
 
             def xyz_url(matrix: str, row: int, col: int) -> str:
                 return template.replace("{z}", matrix).replace("{x}", str(col)).replace("{y}", str(row))
 
-            return Source(tms, self.default_kind, xyz_url)
+            return _Loaded(Source(tms, self.default_kind, xyz_url), None, None, None)
         assert config.capabilities_url is not None
-        response = await self.client.fetch_document(config.capabilities_url, etag=self._etag)
-        if response.kind == "empty" and self._source is not None:
-            return self._source  # 304: unchanged
+        response = await self.client.fetch_document(
+            config.capabilities_url,
+            etag=previous.etag if previous else None,
+            last_modified=previous.last_modified if previous else None,
+        )
+        if response.kind == "empty" and previous is not None:
+            return previous  # 304 Not Modified: keep the parsed model as it is
         if response.kind != "tile":
             raise CapabilitiesError(f"upstream {self.name!r} has no capabilities document (HTTP 404/204)")
         caps = await asyncio.to_thread(parse_capabilities, response.body, axis_overrides=config.axis_overrides)
@@ -132,15 +198,13 @@ class Endpoint:
         style = config.style or layer.default_style
         if config.format not in layer.formats:
             raise CapabilitiesError(f"layer {layer.identifier!r} does not offer {config.format!r}")
-        self.capabilities = caps
-        self._etag = response.etag
 
         def wmts_url(matrix: str, row: int, col: int, caps: Capabilities = caps, layer: Layer = layer) -> str:
             return caps.tile_url(
                 layer, style=style, fmt=config.format, tile_matrix_set=tms_id, tile_matrix=matrix, row=row, col=col
             )
 
-        return Source(tms, self.default_kind, wmts_url)
+        return _Loaded(Source(tms, self.default_kind, wmts_url), caps, response.etag, response.last_modified)
 
 
 class TileService:
@@ -165,6 +229,8 @@ class TileService:
         self.grids = {256: web_mercator_quad(256), 512: web_mercator_quad(512)}
         self.flight: SingleFlight[str, Tile] = SingleFlight(on_coalesced=self._on_coalesced)
         self.source_flight: SingleFlight[str, bytes | None] = SingleFlight()
+        self.shared_flight: RedisFlight | None = None
+        """Set when the cache is shared (Redis): coalesces misses across worker processes too."""
         self.cache_size = 0
         self.track_size = track_size
         self._background: set[asyncio.Task[Any]] = set()
@@ -226,7 +292,12 @@ class TileService:
         for task in list(self._background):
             task.cancel()
         for endpoint in self.endpoints.values():
-            await endpoint.client.aclose()
+            await endpoint.aclose()
+        if self.shared_flight is not None:
+            await self.shared_flight.aclose()
+        close_cache = getattr(self.cache, "aclose", None)  # disk caches own threads and files
+        if close_cache is not None:
+            await close_cache()
 
     # -- internals ---------------------------------------------------------------------------------
 
@@ -243,6 +314,13 @@ class TileService:
 
     def _on_coalesced(self, key: str) -> None:
         self._count("coalesced", key.split(":", 2)[1])
+
+    def count_coalesced(self, key: str) -> None:
+        """A caller that waited on another process's fetch of `key` (cross-worker single-flight)."""
+        self._on_coalesced(key)
+
+    def count_cache_error(self, op: str) -> None:
+        self._count("cache_errors", op)
 
     def _count(self, metric: str, name: str) -> None:
         if self.metrics is not None:
@@ -280,7 +358,17 @@ class TileService:
                 await self._cache_set(key, marker + etag + body, self.negative_ttl, 0)
             return _tile(marker, etag, body, now, kind, age=0, stale=False)
 
-        return await self.flight.do(key, fetch)
+        shared_flight = self.shared_flight
+        if shared_flight is None:
+            return await self.flight.do(key, fetch)
+        # one caller per process reaches Redis; Redis lets one process through
+        return await self.flight.do(key, lambda: shared_flight.run(key, fetch, lambda: self._fresh_tile(key)))
+
+    async def _fresh_tile(self, key: str) -> Tile | None:
+        """A fresh tile another worker just stored under `key`, or None."""
+        entry = await self.cache.get(key)
+        now = self.clock()
+        return _decode(entry, now, stale=False) if entry is not None and entry.fresh(now) else None
 
     async def _produce(self, endpoint: Endpoint, grid: TileMatrixSet, index: TileIndex, kind: str) -> tuple[int, bytes]:
         source = await endpoint.source()

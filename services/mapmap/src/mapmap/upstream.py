@@ -45,6 +45,7 @@ class UpstreamResponse:
     body: bytes = b""
     image: str | None = None
     etag: str | None = None
+    last_modified: str | None = None
 
 
 class UpstreamMetrics:
@@ -113,11 +114,15 @@ class UpstreamClient:
         """GET one tile. 200 → checked image; 404 → 'missing'; 204 → 'empty'; anything else raises."""
         return await self._guarded(url, expect_image=True)
 
-    async def fetch_document(self, url: str, etag: str | None = None) -> UpstreamResponse:
-        """GET a document (capabilities); `etag` makes it conditional ('empty' means 304 Not Modified)."""
-        return await self._guarded(url, expect_image=False, etag=etag)
+    async def fetch_document(
+        self, url: str, etag: str | None = None, last_modified: str | None = None
+    ) -> UpstreamResponse:
+        """GET a document (capabilities); `etag`/`last_modified` make it conditional ('empty' means 304)."""
+        return await self._guarded(url, expect_image=False, etag=etag, last_modified=last_modified)
 
-    async def _guarded(self, url: str, *, expect_image: bool, etag: str | None = None) -> UpstreamResponse:
+    async def _guarded(
+        self, url: str, *, expect_image: bool, etag: str | None = None, last_modified: str | None = None
+    ) -> UpstreamResponse:
         check_url_allowed(url, self.allowed_hosts)
         try:
             await self.breaker.before_call()
@@ -127,7 +132,7 @@ class UpstreamClient:
             ) from None
         try:
             async with self._semaphore:
-                result = await self._fetch(url, expect_image=expect_image, etag=etag)
+                result = await self._fetch(url, expect_image=expect_image, etag=etag, last_modified=last_modified)
         except BaseException:
             # 5xx, timeouts, refused connections and garbage all count against the upstream
             await self.breaker.record_failure()
@@ -135,8 +140,12 @@ class UpstreamClient:
         await self.breaker.record_success()
         return result
 
-    async def _fetch(self, url: str, *, expect_image: bool, etag: str | None) -> UpstreamResponse:
+    async def _fetch(
+        self, url: str, *, expect_image: bool, etag: str | None, last_modified: str | None = None
+    ) -> UpstreamResponse:
         headers = {"If-None-Match": etag} if etag else {}
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
         started = time.perf_counter()
 
         async def attempt() -> tuple[int, bytes, httpx.Headers]:
@@ -180,7 +189,7 @@ class UpstreamClient:
             if self.metrics is not None:
                 self.metrics.observe(self.name, time.perf_counter() - started)
         if status == 304 and not expect_image:
-            return UpstreamResponse("empty", etag=etag)
+            return UpstreamResponse("empty", etag=etag, last_modified=last_modified)
         if status == 404:
             return UpstreamResponse("missing")
         if status == 204:
@@ -191,7 +200,9 @@ class UpstreamClient:
                 raise BadUpstreamResponse(f"upstream {self.name!r} redirected ({status}); redirects are not followed")
             raise UpstreamError(f"upstream {self.name!r} answered HTTP {status}")
         if not expect_image:
-            return UpstreamResponse("tile", body, etag=response_headers.get("etag"))
+            return UpstreamResponse(
+                "tile", body, etag=response_headers.get("etag"), last_modified=response_headers.get("last-modified")
+            )
         kind = self._check_image(body)
         return UpstreamResponse("tile", body, image=kind)
 

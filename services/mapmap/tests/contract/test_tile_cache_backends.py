@@ -1,5 +1,6 @@
 """One contract, every cache backend MapMap can run on: servicekit's MemoryCache and RedisCache
-(real redis-server), exercised both directly and through the tile service."""
+(real redis-server) and MapMap's MBTiles disk cache, exercised both directly and through the tile
+service."""
 
 from __future__ import annotations
 
@@ -12,18 +13,33 @@ from typing import Any
 import pytest
 import redis.asyncio as redis
 from mapmap.app import build_service
+from mapmap.cache_mbtiles import MBTilesCache
 from mapmap.config import Settings
 from servicekit.resilience import Cache, MemoryCache, RedisCache
 
 from ..conftest import write_upstreams
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-async def backend(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, Callable[[], Cache], Any]]:
-    """(name, factory of caches sharing one store, the server or None)."""
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis), "mbtiles"])
+async def backend(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[str, Callable[[], Cache], Any]]:
+    """(name, factory of caches sharing one store, the server or the cache directory)."""
     if request.param == "memory":
         shared = MemoryCache(100)
         yield "memory", lambda: shared, None
+        return
+    if request.param == "mbtiles":
+        directory = tmp_path / "tiles"
+        opened: list[MBTilesCache] = []
+
+        def make_disk() -> Cache:
+            opened.append(MBTilesCache(directory))  # each one is a separate "worker" on the same files
+            return opened[-1]
+
+        yield "mbtiles", make_disk, directory
+        for cache in opened:
+            await cache.aclose()
         return
     server = request.getfixturevalue("redis_server")
     clients: list[redis.Redis] = []
@@ -73,6 +89,8 @@ async def test_replicas_share_tiles_through_the_backend(backend, upstream, tmp_p
     overrides: dict[str, Any] = {"UPSTREAMS_FILE": write_upstreams(tmp_path / "u.json", url), "DEMO_UPSTREAM": False}
     if name == "redis":
         overrides |= {"CACHE_BACKEND": "redis", "CACHE_REDIS_URL": server.url}
+    if name == "mbtiles":
+        overrides |= {"CACHE_BACKEND": "mbtiles", "CACHE_PATH": server}
     first, first_redis = build_service(Settings(**overrides))
     second, second_redis = build_service(Settings(**overrides))
     if name == "memory":  # one process: both "replicas" use the same memory store
@@ -89,6 +107,30 @@ async def test_replicas_share_tiles_through_the_backend(backend, upstream, tmp_p
             await service.aclose()
             if client is not None:
                 await client.aclose()
+
+
+async def test_tile_entries_round_trip_between_instances(backend) -> None:  # type: ignore[no-untyped-def]
+    """The tile service's own key and value shapes (image, remembered 404) read back byte for byte."""
+    _, make, _ = backend
+    writer, reader = make(), make()
+    image = b"T" + b"0123456789abcdef" * 2 + b"\x89PNG\r\n\x1a\n tile body"
+    missing = b"N" + b"fedcba9876543210" * 2
+    await writer.set("t:demo:256:12:2300:1200:png", image, ttl=60, stale_ttl=60)
+    await writer.set("t:demo:512:0:0:0:webp", missing, ttl=60)
+    await writer.set("s:demo-lks92:LKS92:3:1:2", b"T\x89PNG source", ttl=60)
+    hit = await reader.get("t:demo:256:12:2300:1200:png")
+    assert hit is not None
+    assert (hit.value, hit.ttl, hit.stale_ttl) == (image, 60, 60)
+    negative = await reader.get("t:demo:512:0:0:0:webp")
+    assert negative is not None
+    assert negative.value == missing
+    source = await reader.get("s:demo-lks92:LKS92:3:1:2")
+    assert source is not None
+    assert source.value == b"T\x89PNG source"
+    assert await reader.get("t:demo:256:12:2300:1201:png") is None
+    assert await reader.size() == 3
+    await reader.delete("t:demo:256:12:2300:1200:png")
+    assert await writer.get("t:demo:256:12:2300:1200:png") is None
 
 
 @pytest.mark.redis

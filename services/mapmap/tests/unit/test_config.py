@@ -56,3 +56,14 @@ def test_defaults_and_missing_file(tmp_path) -> None:  # type: ignore[no-untyped
     assert [e.name for e in load_endpoints(settings)] == ["demo", "demo-lks92"]
     with pytest.raises(ConfigError, match="cannot be read"):
         load_endpoints(Settings(UPSTREAMS_FILE=tmp_path / "missing.yml"))
+
+
+def test_an_unusable_cache_path_is_a_clear_config_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mapmap.app import build_service
+    from mapmap.errors import ConfigError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    settings = Settings(CACHE_BACKEND="mbtiles", CACHE_PATH=blocker / "tiles")
+    with pytest.raises(ConfigError, match="CACHE_PATH"):
+        build_service(settings)
