@@ -85,6 +85,7 @@ class JobRuntime:
     local_stops: set[str] = field(default_factory=set)
     shutting_down: bool = False
     progress: dict[str, tuple[int, int]] = field(default_factory=dict)
+    live_down: bool = False  # log an outage once, not once per frame
 
     async def refresh_leases(self) -> None:
         self.lost |= await heartbeat(self.db, self.worker_id, set(self.owned))
@@ -92,11 +93,17 @@ class JobRuntime:
     async def live_call(self, action: Callable[[], Any], default: Any = None) -> Any:
         """Best-effort live state: a Redis outage is counted and logged, the job carries on."""
         try:
-            return await action()
+            result = await action()
         except LiveStateUnavailableError as error:
             self.counters.live_errors(1)
-            log.warning("live state unavailable; job continues", error=str(error))
+            if not self.live_down:
+                log.warning("live state unavailable; jobs continue without it", error=str(error))
+            self.live_down = True
             return default
+        if self.live_down:
+            log.info("live state reachable again")
+            self.live_down = False
+        return result
 
     def must_stop(self, task_id: str) -> bool:
         return self.shutting_down or task_id in self.local_stops or task_id in self.lost

@@ -11,7 +11,8 @@ Two implementations behind one interface:
   lose frames, never block the listener).
 
 Redis errors become `LiveStateUnavailableError` (HTTP 503). The job runner treats live state as
-best effort: a Redis outage never stops the pipeline from storing its results.
+best effort: a Redis outage never stops the pipeline from storing its results, and frames that
+cannot reach Redis still go to this process's own WebSocket clients.
 """
 
 from __future__ import annotations
@@ -229,11 +230,19 @@ class RedisLiveState:
             pipe.expire(latest, self.ttl_s)
         pipe.publish(self._channel(task_id), orjson.dumps(message))
         pipe.exists(self._stop_key(task_id))
-        results = await self._call(pipe.execute())
+        try:
+            results = await self._call(pipe.execute())
+        except LiveStateUnavailableError:
+            self.broadcaster.publish(task_id, message)  # this replica's viewers still get the frame
+            raise
         return bool(results[-1])
 
     async def publish(self, task_id: str, message: dict[str, Any]) -> None:
-        await self._call(self.client.publish(self._channel(task_id), orjson.dumps(message)))
+        try:
+            await self._call(self.client.publish(self._channel(task_id), orjson.dumps(message)))
+        except LiveStateUnavailableError:
+            self.broadcaster.publish(task_id, message)
+            raise
 
     async def latest(self, task_id: str) -> TaskLive | None:
         pipe = self.client.pipeline(transaction=False)

@@ -76,7 +76,7 @@ class DramatiqJobRunner:
     async def submit(self, task_id: str) -> None:
         try:
             await asyncio.to_thread(self._actor.send, task_id)
-        except (redis.RedisError, OSError, dramatiq.errors.ConnectionError) as error:
+        except (redis.RedisError, OSError, dramatiq.errors.BrokerError) as error:
             raise JobQueueUnavailableError(f"the job queue (Redis broker) is unavailable: {error}") from error
 
     def start(self, task_id: str, *_: Any) -> None:
