@@ -40,7 +40,14 @@ async def pair(request: pytest.FixtureRequest) -> AsyncIterator[Pair]:
 
 def _frame(n: int) -> dict[str, object]:
     track = {"camera": "cam_a", "track_id": 1, "global_id": 7, "bbox": [1, 2, 3, 4], "confidence": 0.9, "floor": None}
-    return {"type": "frame", "task_id": "t1", "frame": n, "ts": n / 10, "cameras": ["cam_a", "cam_b"], "tracks": [track]}
+    return {
+        "type": "frame",
+        "task_id": "t1",
+        "frame": n,
+        "ts": n / 10,
+        "cameras": ["cam_a", "cam_b"],
+        "tracks": [track],
+    }
 
 
 async def test_progress_and_latest_tracks_are_seen_by_a_peer(pair: Pair) -> None:

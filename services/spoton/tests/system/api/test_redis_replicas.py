@@ -115,5 +115,7 @@ async def test_redis_outage_gives_503_where_needed_and_the_pipeline_finishes(
         assert done["frames_done"] == 40
         detections = await svc.client.get(f"{svc.prefix}/tasks/{task_id}/detections", headers=svc.auth("viewer"))
         assert detections.json()["total"] > 0
-        listed = (await svc.client.get(f"{svc.prefix}/tasks", params={"status": "failed"}, headers=svc.auth("viewer"))).json()
+        listed = (
+            await svc.client.get(f"{svc.prefix}/tasks", params={"status": "failed"}, headers=svc.auth("viewer"))
+        ).json()
         assert [t["error"][:12] for t in listed] == ["not enqueued"]
