@@ -32,8 +32,8 @@ SELECT 'timescaledb'::name AS name, '2.17.2'::text AS default_version, NULL::tex
 STANDIN_CALLS = (
     f"CREATE TABLE {STANDIN}.calls (relation regclass, time_column name, chunk_interval text, migrate_data bool)"
 )
-STANDIN_CREATE_HYPERTABLE = f"""
-CREATE FUNCTION {STANDIN}.create_hypertable(
+STANDIN_CREATE_HYPERTABLE = """
+CREATE FUNCTION timescaledb_standin.create_hypertable(
     relation regclass, time_column_name name, partitioning_column name DEFAULT NULL,
     number_partitions integer DEFAULT NULL, associated_schema_name name DEFAULT NULL,
     associated_table_prefix name DEFAULT NULL, chunk_time_interval anyelement DEFAULT NULL::bigint,
@@ -63,7 +63,7 @@ BEGIN
         RAISE EXCEPTION 'cannot create a unique index without the column "%" (used in partitioning): %',
             time_column_name, bad_index;
     END IF;
-    INSERT INTO {STANDIN}.calls VALUES (relation, time_column_name, chunk_time_interval::text, migrate_data);
+    INSERT INTO timescaledb_standin.calls VALUES (relation, time_column_name, chunk_time_interval::text, migrate_data);
     RETURN QUERY SELECT 1, 'public'::name, relation::text::name, TRUE;
 END $$
 """
@@ -192,8 +192,8 @@ async def test_the_hypertable_sql_is_valid_and_accepted_by_a_checking_stand_in(p
         await conn.execute(text(f"SET search_path TO {STANDIN}, public"))
         created = (await conn.execute(text(HYPERTABLE_SQL))).scalar_one()  # one composite, as TimescaleDB's
         assert tuple(created) == (1, "public", "detections", True)
-        calls = (await conn.execute(text(f"SELECT relation::text, time_column::text, chunk_interval, migrate_data"
-                                         f" FROM {STANDIN}.calls"))).all()  # fmt: skip
+        calls = (await conn.execute(text("SELECT relation::text, time_column::text, chunk_interval, migrate_data"
+                                         " FROM timescaledb_standin.calls"))).all()  # fmt: skip
         assert calls == [("detections", "observed_at", "1 day", True)]
         # The stand-in is not a rubber stamp: a key without the time column is refused, as by TimescaleDB.
         await conn.execute(text("CREATE TABLE public.readings (id bigint PRIMARY KEY, at timestamptz NOT NULL)"))
