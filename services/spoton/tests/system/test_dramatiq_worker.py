@@ -138,3 +138,14 @@ async def test_a_worker_process_runs_stops_and_loses_jobs_submitted_through_the_
         assert lost["status"] == "failed"
         assert "no heartbeat" in lost["error"]
         assert time.monotonic() - killed_at < LEASE["JOB_LEASE_SECONDS"] + 5
+
+        # 4. A worker asked to stop (SIGTERM) ends its job between frames and says why, at once.
+        worker = start_worker()
+        fourth = await _start(svc, 400)
+        await _until(svc, fourth, 2)
+        worker.process.terminate()
+        assert await asyncio.to_thread(worker.process.wait, 20) == 0
+        interrupted = (await svc.client.get(f"{svc.prefix}/tasks/{fourth}", headers=svc.auth("viewer"))).json()
+        assert interrupted["status"] == "failed"
+        assert "worker shut down" in interrupted["error"]
+        assert interrupted["frames_done"] < 400

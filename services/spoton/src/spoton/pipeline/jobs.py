@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,10 +90,10 @@ class JobRuntime:
     async def refresh_leases(self) -> None:
         self.lost |= await heartbeat(self.db, self.worker_id, set(self.owned))
 
-    async def live_call(self, action: Callable[[], Any], default: Any = None) -> Any:
+    async def live_call(self, call: Awaitable[Any], default: Any = None) -> Any:
         """Best-effort live state: a Redis outage is counted and logged, the job carries on."""
         try:
-            result = await action()
+            result = await call
         except LiveStateUnavailableError as error:
             self.counters.live_errors(1)
             if not self.live_down:
@@ -161,7 +161,7 @@ async def run_processing_job(
     try:
         if make_source is None:
             make_source, homographies = build_job(task.job_spec or {}, runtime.object_store)
-        if await runtime.live_call(lambda: runtime.live.stop_requested(task_id), False):
+        if await runtime.live_call(runtime.live.stop_requested(task_id), False):
             status = JobStatus.STOPPED
         else:
             loop = asyncio.get_running_loop()
@@ -190,9 +190,9 @@ async def run_processing_job(
         runtime.progress.pop(task_id, None)
         if status != "lost":
             end = {"type": "end", "task_id": task_id, "status": status}
-            await runtime.live_call(lambda: runtime.live.publish(task_id, end))
+            await runtime.live_call(runtime.live.publish(task_id, end))
             runtime.counters.finished(status)
-        await runtime.live_call(lambda: runtime.live.forget(task_id))
+        await runtime.live_call(runtime.live.forget(task_id))
     return status
 
 
@@ -283,9 +283,7 @@ async def _process(
         t3 = time.perf_counter()
         message = {"type": "frame", "task_id": task_id, "frame": frame_no, "ts": ts,
                    "cameras": list(images), "tracks": message_tracks}  # fmt: skip
-        stop_seen = bool(
-            await runtime.live_call(lambda m=message, d=done: runtime.live.publish_frame(task_id, m, d, total), False)
-        )
+        stop_seen = bool(await runtime.live_call(runtime.live.publish_frame(task_id, message, done, total), False))
         times.add("push", time.perf_counter() - t3)
         runtime.counters.frames(len(images))
         runtime.counters.detections(len(message_tracks))
@@ -396,7 +394,7 @@ class LeaseKeeper:
         for task_id in ids:
             log.warning("failed a job whose worker stopped heart-beating", task_id=task_id, lease_s=self.lease_s)
             end = {"type": "end", "task_id": task_id, "status": JobStatus.FAILED}
-            await self.runtime.live_call(lambda t=task_id, m=end: self.runtime.live.publish(t, m))
+            await self.runtime.live_call(self.runtime.live.publish(task_id, end))
         return len(ids)
 
     async def stop(self) -> None:
@@ -514,9 +512,8 @@ class JobManager:
                             .values(status=JobStatus.STOPPED, finished_at=utcnow())
                         )
                         await session.commit()
-                    await self.runtime.live_call(
-                        lambda: self.live.publish(task_id, {"type": "end", "task_id": task_id, "status": "stopped"})
-                    )
+                    end = {"type": "end", "task_id": task_id, "status": JobStatus.STOPPED}
+                    await self.runtime.live_call(self.live.publish(task_id, end))
                     return JobStatus.STOPPED
                 return await run_processing_job(self.runtime, task_id, make_source, homographies)
         finally:

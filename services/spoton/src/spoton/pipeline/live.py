@@ -196,7 +196,7 @@ class RedisLiveState:
                 delay = min(delay * 2, 5.0)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _call(self, awaitable: Any) -> Any:
         try:

@@ -38,7 +38,7 @@ TIME_LIMIT_MS = 7 * 24 * 3600 * 1000
 def make_broker(url: str, *, timeout_s: float = 5.0, heartbeat_timeout_ms: int = 60_000) -> RedisBroker:
     client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
     middleware = [m() for m in (AgeLimit, TimeLimit, ShutdownNotifications, Callbacks, Pipelines, Retries)]
-    return RedisBroker(
+    return RedisBroker(  # type: ignore[no-untyped-call]
         client=client, middleware=middleware, namespace="spoton-dramatiq", heartbeat_timeout=heartbeat_timeout_ms
     )
 
