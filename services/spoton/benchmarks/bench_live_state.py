@@ -79,7 +79,8 @@ async def job_fps(live: LiveState, directory: Path, frames: int, name: str) -> f
         task = await session.get(Task, name)
     await jobs.shutdown()
     await db.dispose()
-    assert task is not None and task.status == "completed", task and task.error
+    if task is None or task.status != "completed":
+        raise RuntimeError(f"benchmark job did not complete: {task and task.error}")
     return float(task.stats["fps_per_camera"])
 
 
