@@ -52,6 +52,9 @@ async def test_replica_b_sees_and_stops_a_job_running_on_replica_a(service_facto
                 live = (await b.client.get(f"{b.prefix}/tasks/{task_id}/live", headers=b.auth("viewer"))).json()
                 assert live["cameras"]["cam_b"]["frame"] >= frames[-1]["frame"]
                 assert live["frames_total"] == 400
+                board = await b.client.get(f"{b.prefix}/system/performance/dashboard", headers=b.auth("viewer"))
+                running = {r["task_id"]: r for r in board.json()["running"]}
+                assert running[task_id]["frames_done"] >= frames[-1]["frame"]
 
                 stop = await b.client.post(f"{b.prefix}/tasks/{task_id}/stop", headers=b.auth("operator"))
                 assert stop.status_code == 202
