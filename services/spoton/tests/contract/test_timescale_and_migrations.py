@@ -10,6 +10,7 @@ migration's exact hypertable SQL runs against that function.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -202,3 +203,17 @@ async def test_the_hypertable_sql_is_valid_and_accepted_by_a_checking_stand_in(p
                 text(HYPERTABLE_SQL.replace("'detections'", "'readings'").replace("'observed_at'", "'at'"))
             )
         await conn.rollback()
+
+
+@pytest.mark.postgres
+async def test_processes_starting_together_migrate_once(request: pytest.FixtureRequest) -> None:
+    """API replicas and workers all migrate at start-up; the advisory lock makes that safe."""
+    url = request.getfixturevalue("postgres_server").create_database("spoton_tsdb_concurrent")
+    databases = [Database(url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(db.migrate() for db in databases))
+        assert await _run(databases[0], current_revision) == "0003"
+        assert await _run(databases[0], _primary_key, "detections") == ["id", "observed_at"]
+    finally:
+        for db in databases:
+            await db.dispose()
