@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +23,8 @@ from spoton.db import Database
 from spoton.exports import ExportManager, TaskFrames
 from spoton.logs import log
 from spoton.metrics import SpotOnMetrics
-from spoton.pipeline import Broadcaster, JobManager, check_models
+from spoton.pipeline import Broadcaster, check_models
+from spoton.pipeline.backends import make_job_runner, make_live_state, make_object_store
 from spoton.security import FieldCipher, PasswordHasher, TokenService
 
 __all__ = ["asgi", "create_app"]
@@ -55,10 +55,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     spoton_metrics = SpotOnMetrics(metrics)
     db = Database(settings.database_url)
     broadcaster = Broadcaster(settings.WS_QUEUE_SIZE, on_drop=spoton_metrics.dropped)
-    jobs = JobManager(
-        db, suite, broadcaster, max_concurrent=settings.MAX_CONCURRENT_TASKS,
-        threads=max(2, os.cpu_count() or 2), counters=spoton_metrics.job_counters(),
-    )  # fmt: skip
+    live = make_live_state(settings, broadcaster)
+    object_store = make_object_store(settings)
+    jobs = make_job_runner(settings, db, suite, live, spoton_metrics.job_counters(), object_store)
     state = AppState(
         settings=settings,
         db=db,
@@ -78,24 +77,18 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         exports=ExportManager(db, settings.DATA_DIR / "exports", dt.timedelta(minutes=settings.EXPORT_TTL_MINUTES)),
     )
 
-    if settings.S3_BUCKET_NAME:
-        from spoton.adapters import S3ObjectStore
-
-        state.object_store = S3ObjectStore(
-            bucket=settings.S3_BUCKET_NAME,
-            cache_dir=settings.DATA_DIR / "s3-cache",
-            endpoint_url=settings.S3_ENDPOINT_URL,
-            access_key=settings.AWS_ACCESS_KEY_ID,
-            secret_key=settings.AWS_SECRET_ACCESS_KEY.get_secret_value() if settings.AWS_SECRET_ACCESS_KEY else None,
-        )
+    state.object_store = object_store
+    state.live = live
+    # Exports re-read a task's frames (MP4) from its upload, the media root or S3.
     state.exports.frames = TaskFrames(
-        settings.DATA_DIR / "uploads", settings.media_root, state.object_store.fetch if state.object_store else None
+        settings.DATA_DIR / "uploads", settings.media_root, object_store.fetch if object_store else None
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.DATABASE_AUTO_MIGRATE:
             await db.migrate()
+        await live.start()
         interrupted = await jobs.recover()
         if interrupted:
             log.warning("marked interrupted jobs as failed", count=interrupted)
@@ -105,6 +98,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         finally:
             await jobs.shutdown(grace_s=settings.GRACEFUL_TIMEOUT / 2)
             await state.exports.wait_all()
+            await live.close()
             await db.dispose()
 
     prefix = settings.API_V1_PREFIX
@@ -140,10 +134,17 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         await db.ping()
         return {"kind": db.kind}
 
+    async def live_state_ready() -> dict[str, Any]:
+        await live.ping()
+        return {"kind": live.kind, "job_backend": settings.JOB_BACKEND}
+
+    checks = [ReadinessCheck("database", database_ready, timeout=2.0)]
+    if settings.REDIS_URL:
+        checks.append(ReadinessCheck("redis", live_state_ready, timeout=2.0))
     health = Health(
         "spoton",
         version=VERSION,
-        checks=[ReadinessCheck("database", database_ready, timeout=2.0)],
+        checks=checks,
         liveness_details=lambda: {"active_tasks": len(jobs.active()), "detector": suite.detector_type},
     )
     return envelope(api, settings, health=health, metrics=metrics, extra_checks=DEPLOY_CHECKS)

@@ -66,6 +66,18 @@ def db_upgrade() -> None:
     click.echo("spoton: database at the latest schema.")
 
 
+@main.command("worker", help="Run processing jobs from the Dramatiq queue (JOB_BACKEND=dramatiq) until SIGTERM.")
+@click.option("--concurrency", type=click.IntRange(1, 32), default=None, help="Jobs at once [MAX_CONCURRENT_TASKS].")
+def worker_command(concurrency: int | None) -> None:
+    from spoton.pipeline.backends import run_worker
+
+    settings = Settings()
+    try:
+        run_worker(settings, concurrency=concurrency, ready=lambda: click.echo("spoton worker: ready", err=True))
+    except SpotOnError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @main.group("users", help="User accounts (the first admin is created here; there are no default users).")
 def users_group() -> None:
     pass

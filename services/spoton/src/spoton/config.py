@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from servicekit import LOCAL_PORTS, CheckLevel, CheckMessage, CommaList, DeployCheck, ServiceSettings, secret_checks
 
 __all__ = ["DEPLOY_CHECKS", "Settings"]
@@ -77,6 +77,27 @@ class Settings(ServiceSettings):
     # cost; beyond that, at 10 FPS, new tracks (born without velocity) are confirmed late.
     DETECT_EVERY_N_FRAMES: int = Field(default=1, ge=1, le=30)
 
+    # Job runner: in this process (default) or Dramatiq workers (`spoton worker`) on a Redis broker.
+    JOB_BACKEND: Literal["inprocess", "dramatiq"] = "inprocess"
+    JOB_BROKER_URL: str | None = None  # the Dramatiq broker; REDIS_URL when unset
+    JOB_QUEUE_NAME: str = "spoton-tasks"
+    # A runner refreshes its tasks' lease every JOB_HEARTBEAT_SECONDS; a task whose lease is older
+    # than JOB_LEASE_SECONDS is failed (its worker died) instead of staying "running" forever.
+    JOB_HEARTBEAT_SECONDS: float = Field(default=5.0, gt=0, le=300)
+    JOB_LEASE_SECONDS: float = Field(default=30.0, gt=0, le=3600)
+    # Live state (progress, latest tracks, stop requests) lives in REDIS_URL when set; keys expire.
+    LIVE_STATE_TTL_SECONDS: int = Field(default=3600, ge=60)
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> Settings:
+        if self.JOB_LEASE_SECONDS < 2 * self.JOB_HEARTBEAT_SECONDS:
+            raise ValueError("JOB_LEASE_SECONDS must be at least twice JOB_HEARTBEAT_SECONDS")
+        return self
+
+    @property
+    def job_broker_url(self) -> str | None:
+        return self.JOB_BROKER_URL or self.REDIS_URL
+
     @field_validator("API_V1_PREFIX")
     @classmethod
     def _prefix(cls, value: str) -> str:
@@ -130,10 +151,29 @@ def _models_available(settings: ServiceSettings) -> Iterable[CheckMessage]:
         yield CheckMessage("SPOT.E003", CheckLevel.ERROR, str(error), "fix DETECTOR_TYPE/TRACKER_TYPE/WEIGHTS_DIR.")
 
 
+def _job_backend(settings: ServiceSettings) -> Iterable[CheckMessage]:
+    assert isinstance(settings, Settings)
+    if settings.JOB_BACKEND == "dramatiq" and not settings.job_broker_url:
+        yield CheckMessage(
+            "SPOT.E004",
+            CheckLevel.ERROR,
+            "JOB_BACKEND=dramatiq needs a Redis broker.",
+            "set REDIS_URL (or JOB_BROKER_URL) to redis://host:6379/0, or JOB_BACKEND=inprocess.",
+        )
+    if settings.WORKERS > 1 and not settings.REDIS_URL:
+        yield CheckMessage(
+            "SPOT.W002",
+            CheckLevel.WARNING,
+            "WORKERS > 1 without REDIS_URL: each process sees only its own jobs' progress and live frames.",
+            "set REDIS_URL so every process shares live state, or WORKERS=1.",
+        )
+
+
 DEPLOY_CHECKS: tuple[DeployCheck, ...] = (
     secret_checks("JWT_SECRET_KEY", "SPOT.E001"),
     secret_checks("ENCRYPTION_SECRET_KEY", "SPOT.E002"),
     _sqlite_in_production,
     _models_available,
+    _job_backend,
 )
 """SpotOn's own deploy checks, run with servicekit's at start-up and by `spoton check --deploy`."""

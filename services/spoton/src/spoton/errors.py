@@ -16,6 +16,8 @@ __all__ = [
     "InvalidFrameError",
     "InvalidInputError",
     "InvalidVideoError",
+    "JobQueueUnavailableError",
+    "LiveStateUnavailableError",
     "MOTFormatError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -138,3 +140,11 @@ class AuthenticationError(SpotOnError):
 
 class PermissionDeniedError(SpotOnError):
     """Authenticated, but the role does not allow this action."""
+
+
+class LiveStateUnavailableError(SpotOnError):
+    """The shared live-state store (Redis) cannot be reached; the request needs it."""
+
+
+class JobQueueUnavailableError(SpotOnError):
+    """The distributed job queue's broker cannot be reached; the job was not enqueued."""

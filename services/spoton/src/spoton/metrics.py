@@ -14,6 +14,7 @@ class SpotOnMetrics:
         self.frames_total = 0
         self._frames = self._detections = self._finished = self._dropped = None
         self._ws_clients = None
+        self._live_errors = None
         if metrics is not None:
             self._frames = metrics.counter("spoton_frames_processed_total", "Camera frames processed by jobs.")
             self._detections = metrics.counter("spoton_tracked_boxes_total", "Tracked boxes stored by jobs.")
@@ -22,6 +23,9 @@ class SpotOnMetrics:
                 "spoton_ws_dropped_messages_total", "Live messages dropped because a WebSocket client was slow."
             )
             self._ws_clients = metrics.gauge("spoton_ws_clients", "Connected live-tracking WebSocket clients.")
+            self._live_errors = metrics.counter(
+                "spoton_live_state_errors_total", "Live-state (Redis) writes a job skipped because Redis failed."
+            )
 
     def frames(self, n: int) -> None:
         self.frames_total += n
@@ -44,5 +48,11 @@ class SpotOnMetrics:
         if self._ws_clients is not None:
             self._ws_clients.inc(delta)
 
+    def live_errors(self, n: int) -> None:
+        if self._live_errors is not None:
+            self._live_errors.inc(n)
+
     def job_counters(self) -> JobCounters:
-        return JobCounters(frames=self.frames, detections=self.detections, finished=self.finished)
+        return JobCounters(
+            frames=self.frames, detections=self.detections, finished=self.finished, live_errors=self.live_errors
+        )

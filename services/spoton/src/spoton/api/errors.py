@@ -31,6 +31,8 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     e.WeightsNotFoundError: (503, "model_unavailable"),
     e.DetectorUnavailableError: (503, "model_unavailable"),
     e.FeatureDisabledError: (501, "not_configured"),
+    e.LiveStateUnavailableError: (503, "live_state_unavailable"),
+    e.JobQueueUnavailableError: (503, "job_queue_unavailable"),
     ObjectStoreError: (502, "object_store_error"),
     e.ServiceConfigError: (500, "misconfigured"),
     e.SpotOnError: (400, "bad_request"),

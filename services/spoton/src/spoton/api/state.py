@@ -9,7 +9,7 @@ from fastapi import Request, WebSocket
 
 from spoton.config import Settings
 from spoton.db import Database
-from spoton.pipeline import Broadcaster, JobManager, ModelSuite
+from spoton.pipeline import Broadcaster, ModelSuite
 from spoton.security import FieldCipher, PasswordHasher, TokenService
 
 __all__ = ["AppState", "get_state"]
@@ -24,11 +24,12 @@ class AppState:
     cipher: FieldCipher
     suite: ModelSuite
     broadcaster: Broadcaster
-    jobs: JobManager
+    jobs: Any  # JobManager (in-process) or DramatiqJobRunner
     metrics: Any  # SpotOnMetrics
     exports: Any  # ExportManager
     caches: dict[str, dict[Any, Any]] = field(default_factory=dict)
     object_store: Any = None  # S3ObjectStore when S3_BUCKET_NAME is set
+    live: Any = None  # LiveState: memory, or Redis when REDIS_URL is set
 
 
 def get_state(request: Request) -> AppState:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from spoton.api.deps import Admin, State, Viewer
 from spoton.api.state import AppState
 from spoton.db import Task, record_audit
+from spoton.errors import LiveStateUnavailableError
 from spoton.pipeline import JobStatus
 
 __all__ = ["router"]
@@ -56,7 +57,8 @@ async def performance_dashboard(user: Viewer, state: State) -> dict[str, Any]:
                 select(Task).where(Task.status == JobStatus.COMPLETED).order_by(Task.finished_at.desc()).limit(10)
             )
         ).scalars().all()  # fmt: skip
-    live = {tid: state.jobs.progress(tid) for tid in state.jobs.active()}
+        running = (await session.execute(select(Task).where(Task.status == JobStatus.RUNNING))).scalars().all()
+    live = {t.id: await _progress(state, t) for t in running}  # any process's or worker's jobs
     return {
         "current_metrics": current_metrics(state),
         "tasks_by_status": by_status,
@@ -87,8 +89,22 @@ async def _checks(state: AppState) -> dict[str, dict[str, Any]]:
     disk = shutil.disk_usage(data_dir)
     free_percent = disk.free / disk.total * 100
     checks["disk"] = {"status": "pass" if free_percent > 5 else "fail", "free_percent": round(free_percent, 1)}
-    checks["jobs"] = {"status": "pass", "active": len(state.jobs.active())}
+    checks["jobs"] = {"status": "pass", "active": len(state.jobs.active()), "backend": state.jobs.kind}
+    if state.live is not None:
+        try:
+            await state.live.ping()
+            checks["live_state"] = {"status": "pass", "kind": state.live.kind}
+        except LiveStateUnavailableError as error:
+            checks["live_state"] = {"status": "fail", "kind": state.live.kind, "error": str(error)}
     return checks
+
+
+async def _progress(state: AppState, task: Task) -> tuple[int, int]:
+    try:
+        live = await state.live.progress(task.id) if state.live is not None else None
+    except LiveStateUnavailableError:
+        live = None
+    return live or (task.frames_done, task.frames_total)
 
 
 @router.get("/health/comprehensive")

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Query, UploadFile
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from spoton.adapters.object_store import validate_key
 from spoton.api.deps import INT32_MAX, Operator, State, TaskId, Viewer
 from spoton.api.schemas import TaskIn, TaskOut
 from spoton.api.state import AppState
-from spoton.db import Camera, Environment, Task, record_audit
-from spoton.errors import FeatureDisabledError, InvalidInputError, InvalidVideoError, NotFoundError
+from spoton.db import Camera, Environment, Task, record_audit, utcnow
+from spoton.errors import (
+    FeatureDisabledError,
+    InvalidInputError,
+    InvalidVideoError,
+    JobQueueUnavailableError,
+    LiveStateUnavailableError,
+    NotFoundError,
+)
 from spoton.geometry import Homography
-from spoton.pipeline import FrameSource, JobStatus, MultiVideoSource, SyntheticSource, VideoFileSource, probe_video
+from spoton.pipeline import JobStatus, MultiVideoSource, probe_video
+from spoton.pipeline.specs import synthetic_spec, video_spec, videos_spec, with_topology
 from spoton.reid import CameraTopology
-from spoton.scene import demo_cameras, demo_scene
+from spoton.scene import demo_cameras
 
 __all__ = ["router", "task_out"]
 
@@ -113,7 +120,7 @@ async def _environment_topology(state: AppState, env_id: int | None) -> CameraTo
 async def start_task(body: TaskIn, user: Operator, state: State) -> TaskOut:
     homographies = await _environment_homographies(state, body.environment_id)
     topology = await _environment_topology(state, body.environment_id)
-    make_source: Callable[[], FrameSource]
+    spec: dict[str, Any]
     if body.source == "synthetic":
         scene_cams = ("cam_a1", "cam_a2", "cam_b", "cam_c")
         cameras = tuple(body.cameras or scene_cams)
@@ -126,14 +133,8 @@ async def start_task(body: TaskIn, user: Operator, state: State) -> TaskOut:
         if body.environment_id is None:
             # No environment: use the scene's exact floor homographies.
             homographies = {c.name: Homography(c.image_to_floor) for c in demo_cameras(body.width, body.height)}
-
-        def make_source() -> FrameSource:
-            scene = demo_scene(
-                num_people=body.num_people, num_frames=body.num_frames, seed=body.seed,
-                width=body.width, height=body.height,
-            )  # fmt: skip
-            return SyntheticSource(scene, cameras)
-
+        scene_args = body.model_dump(include={"num_people", "num_frames", "seed", "width", "height"})
+        spec = synthetic_spec(scene_args, list(cameras), homographies)
         frames_total = body.num_frames
     elif body.videos is not None:
         if body.video_id is not None or body.path is not None or body.s3_key is not None:
@@ -143,36 +144,38 @@ async def start_task(body: TaskIn, user: Operator, state: State) -> TaskOut:
         params = {"videos": [v.model_dump() for v in body.videos], "max_frames": body.max_frames,
                   "camera_fps": probe.camera_fps}  # fmt: skip
         max_ticks = body.max_frames
-
-        def make_source() -> FrameSource:
-            multi = MultiVideoSource(refs)
-            if max_ticks:
-                multi.num_frames = min(multi.num_frames, max_ticks)
-            return multi
-
+        spec = videos_spec(
+            [(cam, path, v.s3_key) for (cam, path), v in zip(refs, body.videos, strict=True)], max_ticks, homographies
+        )
         frames_total = min(probe.num_frames, max_ticks) if max_ticks else probe.num_frames
     else:
         path = await _video_path(state, body.video_id, body.path, body.s3_key)
         info = await asyncio.get_running_loop().run_in_executor(None, probe_video, path)
         params = {"camera": body.camera, "video_id": body.video_id, "path": body.path, "s3_key": body.s3_key,
                   "max_frames": body.max_frames}  # fmt: skip
-        camera, max_frames = body.camera, body.max_frames
-
-        def make_source() -> FrameSource:
-            return VideoFileSource(path, camera, max_frames=max_frames)
-
+        spec = video_spec(body.camera, path, body.s3_key, body.max_frames, homographies)
         frames_total = min(info.frame_count, body.max_frames) if body.max_frames else info.frame_count
+    spec = with_topology(spec, topology)
     task_id = secrets.token_hex(16)
     async with state.db.session() as session:
         task = Task(
             id=task_id, environment_id=body.environment_id, source=body.source, params=params,
-            status=JobStatus.QUEUED, frames_total=frames_total, created_by=user.username,
+            status=JobStatus.QUEUED, frames_total=frames_total, created_by=user.username, job_spec=spec,
         )  # fmt: skip
         session.add(task)
         record_audit(session, actor=user.username, action="task.start", target=f"task:{task_id}",
                      details={"source": body.source}, client_ip=user.client_ip)  # fmt: skip
         await session.commit()
-    state.jobs.start(task_id, make_source, homographies, topology)
+    try:
+        await state.jobs.submit(task_id)
+    except JobQueueUnavailableError as error:
+        async with state.db.session() as session:
+            await session.execute(
+                update(Task).where(Task.id == task_id)
+                .values(status=JobStatus.FAILED, error=f"not enqueued: {error}"[:2000], finished_at=utcnow())
+            )  # fmt: skip
+            await session.commit()
+        raise
     return task_out(task)
 
 
@@ -189,7 +192,7 @@ async def list_tasks(
         query = query.where(Task.status == status)
     async with state.db.session() as session:
         tasks = (await session.execute(query)).scalars().all()
-    return [task_out(t, state.jobs.progress(t.id)) for t in tasks]
+    return [task_out(t, await _live_progress(state, t)) for t in tasks]
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut)
@@ -198,7 +201,23 @@ async def get_task(task_id: TaskId, user: Viewer, state: State) -> TaskOut:
         task = await session.get(Task, task_id)
     if task is None:
         raise NotFoundError("task", task_id)
-    return task_out(task, state.jobs.progress(task_id))
+    return task_out(task, await _live_progress(state, task))
+
+
+@router.get("/tasks/{task_id}/live")
+async def task_live(task_id: TaskId, user: Viewer, state: State) -> dict[str, Any]:
+    """Progress and the latest tracks per camera of a running task, from the shared live state.
+
+    503 when the live state (Redis) is unreachable; `cameras` is empty once the task has ended.
+    """
+    async with state.db.session() as session:
+        task = await session.get(Task, task_id)
+    if task is None:
+        raise NotFoundError("task", task_id)
+    live = await state.live.latest(task_id)
+    done, total = (live["frames_done"], live["frames_total"]) if live else (task.frames_done, task.frames_total)
+    return {"task_id": task_id, "status": task.status, "frames_done": done, "frames_total": total,
+            "cameras": live["cameras"] if live else {}}  # fmt: skip
 
 
 @router.post("/tasks/{task_id}/stop", response_model=TaskOut, status_code=202)
@@ -210,5 +229,18 @@ async def stop_task(task_id: TaskId, user: Operator, state: State) -> TaskOut:
         record_audit(session, actor=user.username, action="task.stop", target=f"task:{task_id}",
                      client_ip=user.client_ip)  # fmt: skip
         await session.commit()
-    state.jobs.request_stop(task_id)  # a finished task stays as it is; stopping is idempotent
-    return task_out(task, state.jobs.progress(task_id))
+    # A finished task stays as it is; stopping is idempotent. Needs the live state (503 without it).
+    await state.jobs.request_stop(task_id)
+    async with state.db.session() as session:
+        task = await session.get(Task, task_id) or task
+    return task_out(task, await _live_progress(state, task))
+
+
+async def _live_progress(state: AppState, task: Task) -> tuple[int, int] | None:
+    """Live progress of an active task (any replica's or worker's); the stored one if Redis is down."""
+    if task.status in JobStatus.FINAL:
+        return None
+    try:
+        return await state.live.progress(task.id)  # type: ignore[no-any-return]
+    except LiveStateUnavailableError:
+        return None

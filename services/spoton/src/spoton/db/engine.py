@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from spoton.errors import ServiceConfigError
 
-__all__ = ["Database", "async_url"]
+__all__ = ["MIGRATION_LOCK_KEY", "Database", "async_url"]
+
+MIGRATION_LOCK_KEY = 0x5907_0_4E  # any constant shared by every SpotOn process of one database
 
 
 def async_url(url: str) -> str:
@@ -60,10 +62,16 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def migrate(self) -> None:
-        """Bring the schema to Alembic's head revision."""
+        """Bring the schema to Alembic's head revision.
+
+        On PostgreSQL a transaction-scoped advisory lock serialises processes that start together
+        (API replicas, job workers): the first migrates, the others then find the schema at head.
+        """
         from spoton.db.migrate import upgrade_head
 
         async with self.engine.begin() as conn:
+            if self.kind == "postgresql":
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             await conn.run_sync(upgrade_head)
 
     async def dispose(self) -> None:

@@ -1,7 +1,9 @@
 """The relational schema (SQLAlchemy 2 declarative); Alembic migrations create exactly this.
 
-Frame-level rows (`detections`) carry the task, camera, frame and time so they can become a
-TimescaleDB hypertable keyed on (task_id, ts, id) when the extension is present.
+Frame-level rows (`detections`) carry a wall-clock `observed_at` and their primary key is
+(id, observed_at), so on PostgreSQL with TimescaleDB the table becomes a hypertable partitioned on
+that column (every unique index of a hypertable must include its time column). SQLite keeps the
+rowid key on `id` alone (it only autoincrements a single-column key); `id` is unique either way.
 """
 
 from __future__ import annotations
@@ -128,6 +130,11 @@ class Task(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Job lease: the runner that owns the task refreshes heartbeat_at; a stale one means it died.
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    worker: Mapped[str | None] = mapped_column(String(128), default=None)
+    # What the job needs to rebuild its frame source anywhere (see spoton.pipeline.specs).
+    job_spec: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
 
 class GlobalPerson(Base):
@@ -171,9 +178,12 @@ class Detection(Base):
     __table_args__ = (
         Index("ix_detections_task_frame", "task_id", "frame"),
         Index("ix_detections_person", "global_person_id"),
+        Index("ix_detections_observed_at", "observed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # The hypertable's time column: the task's start (UTC) plus `ts`; part of the primary key.
+    observed_at: Mapped[dt.datetime] = mapped_column(primary_key=True, default=utcnow)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     camera: Mapped[str] = mapped_column(String(100))
     frame: Mapped[int] = mapped_column(Integer)

@@ -34,6 +34,7 @@ MATRIX: dict[tuple[str, str], str | None] = {
     ("GET", "/tasks"): "viewer",
     ("GET", "/tasks/{task_id}"): "viewer",
     ("POST", "/tasks/{task_id}/stop"): "operator",
+    ("GET", "/tasks/{task_id}/live"): "viewer",
     ("GET", "/tasks/{task_id}/detections"): "viewer",
     ("GET", "/tasks/{task_id}/frames/{frame}"): "viewer",
     ("GET", "/tasks/{task_id}/tracks"): "viewer",

@@ -42,6 +42,9 @@ def test_compose_file_matches_the_compose_spec() -> None:
     assert "healthcheck" in api
     assert all(key.endswith("_FILE") for key in api["environment"])  # secrets only as files
     assert {"postgres", "redis", "objectstore", "nginx"} <= set(compose["services"])
+    worker = compose["services"]["worker"]
+    assert worker["command"] == ["spoton", "worker"]
+    assert all(key.endswith("_FILE") for key in worker["environment"])
 
 
 def test_kubernetes_manifests_validate_strictly() -> None:
@@ -53,6 +56,10 @@ def test_kubernetes_manifests_validate_strictly() -> None:
     assert pod["securityContext"]["runAsNonRoot"] is True
     container = pod["containers"][0]
     assert {"startupProbe", "livenessProbe", "readinessProbe"} <= set(container)
+    worker = yaml.safe_load((DEPLOY / "k8s" / "worker-deployment.yaml").read_text())
+    worker_pod = worker["spec"]["template"]["spec"]
+    assert worker_pod["securityContext"]["runAsNonRoot"] is True
+    assert worker_pod["containers"][0]["command"] == ["spoton", "worker"]
 
 
 def test_env_example_names_only_real_settings_and_holds_no_secrets() -> None:
