@@ -141,9 +141,14 @@ class App:
             "DB_G1_URL": nodes["db_g1"].url,
             "DB_G2_URL": nodes["db_g2"].url,
             "SECRET_KEY": SECRET,
-            "RATE_LIMIT_ENABLED": "false",
-            "ENABLE_REQUEST_LOGGING": "false",
-            "LOG_LEVEL": "ERROR",
+            # The production envelope, as served: both rate limits on (raised so the load passes),
+            # the JSON access log and the WRITE audit log at INFO (to /dev/null: no disk in the way).
+            "RATE_LIMIT_ENABLED": "true",
+            "RATE_LIMIT_REQUESTS": str(10**9),
+            "RATE_LIMIT_PER_MINUTE": str(10**9),
+            "ENABLE_REQUEST_LOGGING": "true",
+            "LOG_LEVEL": "INFO",
+            "LOG_FORMAT": "json",
             "ENABLE_FAULT_ADMIN": "true" if faults else "false",
             "NETWORK_TIMEOUT_SEC": "0.5",
         }
@@ -267,7 +272,11 @@ async def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--partition", type=float, default=10.0)
+    parser.add_argument("--quick", action="store_true", help="a short sanity run: 2 s per load, 3 s partition")
+    parser.add_argument("--throughput-only", action="store_true", help="skip the convergence and breaker runs")
     options = parser.parse_args()
+    if options.quick:
+        options.seconds, options.partition = 2, 3.0
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="capstore-bench-") as temp:
         workdir = Path(temp)
@@ -296,6 +305,8 @@ async def main() -> None:
             results["ap_write_2w"] = wrk(ap2.url, secs, conns, write_lua)
             ap2.stop()
             apps.clear()
+            if options.throughput_only:
+                return _report_throughput(options, results)
             faulty_cp, faulty_ap = App("cp", nodes, workdir, faults=True), App("ap", nodes, workdir, faults=True)
             apps += [faulty_cp, faulty_ap]
             results["convergence"] = await convergence(faulty_ap, nodes, options.partition)
@@ -308,6 +319,15 @@ async def main() -> None:
             for node in nodes.values():
                 node.stop()
 
+    _report_throughput(options, results)
+    print(f"convergence after a {options.partition:.0f} s partition of db_g2: {results['convergence']}")
+    print(f"breaker, db_g2 killed (connection refused): {results['breaker_drop']}")
+    print(f"breaker, db_g2 partitioned (timeouts of 0.5 s): {results['breaker_blackhole']}")
+    print(f"RSS per app process (MiB): {results['rss_mib']}")
+    (HERE / "last-run.json").write_text(json.dumps(results, indent=2))
+
+
+def _report_throughput(options: argparse.Namespace, results: dict[str, Any]) -> None:
     print(
         f"\nthroughput ({options.connections} concurrent clients, {options.seconds} s each, loopback, 2 cores shared)"
     )
@@ -332,11 +352,6 @@ async def main() -> None:
     print("ratios")
     for name, value in ratios.items():
         print(f"  {name:<34} {value:6.1%}")
-    print(f"convergence after a {options.partition:.0f} s partition of db_g2: {results['convergence']}")
-    print(f"breaker, db_g2 killed (connection refused): {results['breaker_drop']}")
-    print(f"breaker, db_g2 partitioned (timeouts of 0.5 s): {results['breaker_blackhole']}")
-    print(f"RSS per app process (MiB): {results['rss_mib']}")
-    (HERE / "last-run.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,14 @@ from servicekit.shutdown import request_shutdown
 
 __all__ = ["GracefulServer", "GracefulUvicornWorker", "load_factory", "serve"]
 
-_UVICORN_OPTIONS: dict[str, Any] = {"server_header": False, "proxy_headers": False, "lifespan": "on"}
+# access_log off: the access-log middleware writes one line per request already (uvicorn would
+# pay for a disabled logger call on every response).
+_UVICORN_OPTIONS: dict[str, Any] = {
+    "server_header": False,
+    "proxy_headers": False,
+    "lifespan": "on",
+    "access_log": False,
+}
 
 
 class GracefulServer(uvicorn.Server):

@@ -47,6 +47,10 @@ class APReadResult:
     session: str | None
 
 
+_ACK_INTERVAL_MS = 100.0
+"""During a long replication run, acknowledge (and let the origin trim its log) at least this often."""
+
+
 def _wall_ms() -> float:
     return time.time() * 1000
 
@@ -89,6 +93,7 @@ class APCoordinator:
         self.wall_ms = wall_ms
         self._started_ms = wall_ms()
         self._synced: dict[tuple[str, str], float] = {}
+        self._acked: dict[tuple[str, str], tuple[str, float]] = {}
         self._waiting: dict[tuple[str, str], float] = {}
         self._stopping = asyncio.Event()
         self._partitioned: set[tuple[str, str]] = set()
@@ -179,7 +184,7 @@ class APCoordinator:
         failures: list[str] = []
         for node in self.nodes:
             for _ in range(3):
-                record = Record(value, self.clock.now().encode())
+                record = Record(value, self.clock.now_encoded())
                 try:
                     result = await node.write(key, record, log=True)
                 except NodeError as error:
@@ -295,10 +300,18 @@ class APCoordinator:
 
     async def sync_pair(self, origin: RedisNode, dest: RedisNode) -> int:
         """Ship `origin`'s log to `dest` until caught up; returns entries applied. Raises NodeError."""
+        applied, _, _ = await self._ship(origin, dest, await dest.cursor(origin.node_id))
+        return applied
+
+    async def _ship(self, origin: RedisNode, dest: RedisNode, cursor: str) -> tuple[int, str, bool]:
+        """Ship `origin`'s log after `cursor` (what `dest` applied, as last known) until a batch comes
+        back short: caught up as of that read. Returns (entries applied, the new cursor, whether any
+        entry was shipped). Acknowledges to `origin` (which trims its log) when caught up and at least
+        every `_ACK_INTERVAL_MS` during a long run, not after every batch: one round trip saved."""
+        pair = (origin.node_id, dest.node_id)
         applied = 0
-        peers = [node.node_id for node in self.nodes if node is not origin]
+        shipped = False
         while True:
-            cursor = await dest.cursor(origin.node_id)
             started = self.wall_ms()
             batch = await origin.log_since(cursor, self.replication_batch)
             if batch.gap:
@@ -306,8 +319,10 @@ class APCoordinator:
                 self.events(events.REPLICATION_GAP, origin=origin.node_id, dest=dest.node_id, cursor=cursor)
                 applied += await self.anti_entropy_pair(origin, dest)
                 await dest.apply_batch(origin.node_id, [], batch.last_id)
+                cursor = batch.last_id
                 continue
             if batch.entries:
+                shipped = True
                 last = batch.entries[-1].id
                 # Only the newest version of each key can win on dest: send just those.
                 newest: dict[str, LogEntry] = {}
@@ -315,26 +330,41 @@ class APCoordinator:
                     kept = newest.get(entry.key)
                     if kept is None or entry.record.version > kept.record.version:
                         newest[entry.key] = entry
-                applied += await dest.apply_batch(origin.node_id, list(newest.values()), last)
-                await origin.ack(dest.node_id, last, peers)
-                if len(batch.entries) == self.replication_batch:
+                count = await dest.apply_batch(origin.node_id, list(newest.values()), last, expected_cursor=cursor)
+                if count < 0:  # dest lost entries it had applied (restarted without them): resend from its cursor
+                    cursor = await dest.cursor(origin.node_id)
                     continue
-            elif cursor != "0-0":
-                await origin.ack(dest.node_id, cursor, peers)
-            self._synced[(origin.node_id, dest.node_id)] = started
-            return applied
+                applied += count
+                cursor = last
+                full = len(batch.entries) == self.replication_batch
+                if not full or started - self._acked.get(pair, ("", 0.0))[1] >= _ACK_INTERVAL_MS:
+                    await self._ack(origin, dest, cursor)
+                if full:
+                    continue
+            elif cursor != "0-0" and self._acked.get(pair, ("", 0.0))[0] != cursor:
+                await self._ack(origin, dest, cursor)
+            self._synced[pair] = started
+            return applied, cursor, shipped
+
+    async def _ack(self, origin: RedisNode, dest: RedisNode, cursor: str) -> None:
+        await origin.ack(dest.node_id, cursor, [node.node_id for node in self.nodes if node is not origin])
+        self._acked[(origin.node_id, dest.node_id)] = (cursor, self.wall_ms())
 
     async def _replicate_forever(self, origin: RedisNode, dest: RedisNode) -> None:
         pair = (origin.node_id, dest.node_id)
         backoff = self.retry_backoff_s[0]
+        cursor: str | None = None  # dest's cursor for origin, kept between rounds (None: ask dest)
         while not self._stopping.is_set():
             try:
-                await self.sync_pair(origin, dest)
+                if cursor is None:
+                    cursor = await dest.cursor(origin.node_id)
+                _, cursor, shipped = await self._ship(origin, dest, cursor)
                 if pair in self._partitioned:
                     self._partitioned.discard(pair)
                     self.events(events.PARTITION_HEALED, origin=pair[0], dest=pair[1])
                 backoff = self.retry_backoff_s[0]
-                cursor = await dest.cursor(origin.node_id)
+                if shipped:
+                    continue  # under load the next entries are already there: read them without blocking
                 waiting_since = self._waiting[pair] = self.wall_ms()
                 try:
                     woken = await origin.wait_for_log(cursor, self.replication_block_ms)
@@ -343,6 +373,8 @@ class APCoordinator:
                 if not woken:  # nothing after the cursor during the whole wait: in sync as of its start
                     self._synced[pair] = max(self._synced.get(pair, 0.0), waiting_since)
             except NodeError as error:
+                cursor = None
+                self._acked.pop(pair, None)
                 if pair not in self._partitioned:
                     self._partitioned.add(pair)
                     self.events(events.PARTITION_DETECTED, origin=pair[0], dest=pair[1], error=str(error))

@@ -104,7 +104,7 @@ class CPCoordinator:
     async def _write(self, key: str, value: str | None) -> CPWriteAck:
         await self._preflight(key)
         for attempt in range(1, self.max_attempts + 1):
-            record = Record(value, self.clock.now().encode())
+            record = Record(value, self.clock.now_encoded())
             superseded_by = ""
             for backup in self.backups:
                 try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -101,9 +100,11 @@ class RedisNode:
         self.timeout_s = timeout_s
         self.breaker: Breaker = breaker or NullBreaker()
         self.max_log_len = max_log_len
+        # No socket_timeout: redis-py would wrap every send and read in asyncio.wait_for, a task per
+        # call; `_run_once` bounds the reply with one asyncio.timeout instead (same NETWORK_TIMEOUT_SEC).
         self._pool = ConnectionPool.from_url(
             url,
-            socket_timeout=timeout_s,
+            socket_timeout=None,
             socket_connect_timeout=timeout_s,
             retry=Retry(NoBackoff(), 0),
             max_connections=max_connections,
@@ -169,17 +170,16 @@ class RedisNode:
         connection: AbstractConnection | None = None
         timeout = self.timeout_s if read_timeout_s is None else read_timeout_s
         try:
-            async with asyncio.timeout(self.timeout_s + timeout):
+            async with asyncio.timeout(self.timeout_s + timeout) as deadline:  # connect + reply
                 connection = await self._pool.get_connection()  # type: ignore[no-untyped-call]
+                deadline.reschedule(asyncio.get_running_loop().time() + timeout)  # from here on: the reply
                 sent = True
                 await connection.send_packed_command(connection.pack_commands(commands))
                 replies: list[Any] = []
                 for _ in commands:
                     try:
-                        # an explicit per-read timeout makes redis-py return None instead of raising,
-                        # so long reads (XREAD BLOCK) rely on the asyncio.timeout around this block
-                        wait = None if read_timeout_s is None else math.inf
-                        replies.append(await connection.read_response(timeout=wait))
+                        # no per-read timeout: the asyncio.timeout around this block bounds every read
+                        replies.append(await connection.read_response())
                     except redis_errors.ResponseError as error:
                         replies.append(error)
                 return replies
@@ -326,10 +326,15 @@ class RedisNode:
             raise CapstoreError(f"node {self.node_id}: {command[0]} failed: {reply}")
         return reply
 
-    async def apply_batch(self, origin: str, entries: Sequence[LogEntry], new_cursor: str) -> int:
-        """Apply `origin`'s log entries (version-guarded) and move this node's cursor for it, atomically."""
+    async def apply_batch(
+        self, origin: str, entries: Sequence[LogEntry], new_cursor: str, *, expected_cursor: str = ""
+    ) -> int:
+        """Apply `origin`'s log entries (version-guarded) and move this node's cursor for it, atomically.
+
+        With `expected_cursor` (the cursor the caller believes this node has), nothing is applied and
+        -1 returned when the node's cursor is behind it: the node lost entries it had applied."""
         keys = [CURSOR + origin, DIGEST]
-        args: list[Any] = [new_cursor]
+        args: list[Any] = [new_cursor, expected_cursor]
         for entry in entries:
             bucket = bucket_of(entry.key)
             keys += [KV + entry.key, f"{BUCKET}{bucket}"]

@@ -85,16 +85,19 @@ APPLY_BATCH: Final = (
     _COMMON
     + r"""
 -- KEYS: cursor, digest, then (kv, bucket set) per entry
--- ARGV: new cursor, then (key, value, version, del, bucket) per entry
+-- ARGV: new cursor, expected cursor ('' = any), then (key, value, version, del, bucket) per entry
+-- Returns the number applied, or -1 (nothing done) when this node's cursor is behind the expected
+-- one: it lost applied entries (a restart without them) and the replicator must resend from it.
+local cur = redis.call('GET', KEYS[1])
+if ARGV[2] ~= '' and id_less(cur or '0-0', ARGV[2]) then return -1 end
 local applied = 0
-local n = (#ARGV - 1) / 5
+local n = (#ARGV - 2) / 5
 for i = 0, n - 1 do
-  local a = 2 + i * 5
+  local a = 3 + i * 5
   local status, ver = put(KEYS[3 + i * 2], KEYS[2], KEYS[4 + i * 2], ARGV[a + 4],
                           ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
   if status == 'applied' then applied = applied + 1 end
 end
-local cur = redis.call('GET', KEYS[1])
 if (not cur) or id_less(cur, ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return applied
 """
