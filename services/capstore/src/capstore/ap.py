@@ -72,6 +72,8 @@ class APCoordinator:
         retry_backoff_s: tuple[float, float] = (0.02, 0.2),
         read_repair: bool = True,
         max_repairs_in_flight: int = 32,
+        tombstone_grace_s: float | None = None,
+        tombstone_batch: int = 1000,
         events: EventSink = null_sink,
         wall_ms: Callable[[], float] = _wall_ms,
     ) -> None:
@@ -102,6 +104,11 @@ class APCoordinator:
         self._repairing: set[str] = set()
         self._max_repairs = max_repairs_in_flight
         self.repairs_total = 0
+        self.tombstone_grace_s = tombstone_grace_s
+        """Tombstones older than this are collected once every node has them (None: never)."""
+        self.tombstone_batch = tombstone_batch
+        self._gc_pending: tuple[list[tuple[str, str]], dict[tuple[str, str], str]] | None = None
+        self.tombstones_collected = 0
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -417,3 +424,68 @@ class APCoordinator:
                     await self._stopping.wait()
             if not self._stopping.is_set():
                 await self.anti_entropy_once()
+                if self.tombstone_grace_s is not None:
+                    await self.collect_tombstones()
+
+    # -- tombstone garbage collection (ADR 0100, addendum) ----------------------------------------
+
+    async def _held_everywhere(self, tombstones: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The (key, version) tombstones that every node holds exactly."""
+        keys = [key for key, _ in tombstones]
+        held = [await node.records(keys) for node in self.nodes]
+        return [
+            (key, version)
+            for key, version in tombstones
+            if all(key in h and h[key].deleted and h[key].version == version for h in held)
+        ]
+
+    async def collect_tombstones(self) -> int:
+        """One garbage-collection round; returns the tombstones removed (counted once per key).
+
+        Phase 1 picks tombstones older than the grace period that every node holds with the same
+        version, and notes how far every node's replication log has got. No older write of those keys
+        can be logged any more (a node holding the tombstone refuses it), so once every peer's
+        cursor has passed those points (phase 2, a later round) no replicated write can resurrect a
+        key: the tombstones are checked on every node again and removed where still exactly held.
+        An unreachable node stops the round; nothing is lost by waiting.
+        """
+        if self.tombstone_grace_s is None:
+            return 0
+        try:
+            if self._gc_pending is not None:
+                return await self._collect_pending()
+            horizon = int(self.wall_ms() - self.tombstone_grace_s * 1000)
+            candidates: set[str] = set()
+            for node in self.nodes:
+                candidates.update(await node.tombstones_before(horizon, self.tombstone_batch))
+            if not candidates:
+                return 0
+            first = await self.nodes[0].records(sorted(candidates))
+            proposed = [(key, record.version) for key, record in first.items() if record.deleted]
+            tombstones = await self._held_everywhere(proposed)
+            if tombstones:
+                required = {
+                    (origin.node_id, dest.node_id): await origin.last_log_id()
+                    for origin in self.nodes
+                    for dest in self.nodes
+                    if origin is not dest
+                }
+                self._gc_pending = (tombstones, required)
+            return 0
+        except NodeError:
+            return 0
+
+    async def _collect_pending(self) -> int:
+        assert self._gc_pending is not None
+        tombstones, required = self._gc_pending
+        for (origin, dest), last_id in required.items():
+            if stream_id_key(await self.by_id[dest].cursor(origin)) < stream_id_key(last_id):
+                return 0  # a peer has not applied everything logged before phase 1 yet
+        tombstones = await self._held_everywhere(tombstones)
+        removed = [await node.collect_tombstones(tombstones) for node in self.nodes]
+        self._gc_pending = None
+        collected = max(removed, default=0)
+        if collected:
+            self.tombstones_collected += collected
+            self.events(events.TOMBSTONES_COLLECTED, count=collected, per_node=removed)
+        return collected

@@ -22,7 +22,7 @@ from redis.backoff import NoBackoff
 from capstore.breaker import Breaker, NullBreaker
 from capstore.errors import CapstoreError, NodeError, NodeTimeout, NodeUnavailable
 from capstore.records import Record, bucket_of
-from capstore.scripts import ACK, APPLY_BATCH, BUCKET_VERSIONS, READ, WRITE
+from capstore.scripts import ACK, APPLY_BATCH, BUCKET_VERSIONS, COLLECT_TOMBSTONES, READ, WRITE
 from capstore.versioning import validate_node_id
 
 __all__ = ["LogBatch", "LogEntry", "RedisNode", "WriteResult", "stream_id_key"]
@@ -36,6 +36,7 @@ DIGEST: Final = PREFIX + "digest"
 BUCKET: Final = PREFIX + "bucket:"
 CURSOR: Final = PREFIX + "cursor:"
 ACKED: Final = PREFIX + "acked:"
+TOMBSTONES: Final = PREFIX + "tombstones"
 
 _CONNECTION_ERRORS: Final = (redis_errors.ConnectionError, ConnectionError, OSError)
 _TIMEOUT_ERRORS: Final = (redis_errors.TimeoutError, TimeoutError)
@@ -119,6 +120,7 @@ class RedisNode:
                 ("apply", APPLY_BATCH),
                 ("ack", ACK),
                 ("bucket", BUCKET_VERSIONS),
+                ("collect", COLLECT_TOMBSTONES),
             ]
         }
         self._waitaof: bool | None = None
@@ -261,7 +263,7 @@ class RedisNode:
             self.max_log_len,
             bucket,
         ]
-        keys = [KV + key, DIGEST, f"{BUCKET}{bucket}", LOG]
+        keys = [KV + key, DIGEST, f"{BUCKET}{bucket}", LOG, TOMBSTONES]
         reply = await self._script("write", keys, args)
         status, version, log_id = (_text(part) for part in reply)
         if durable and status == "applied":
@@ -333,7 +335,7 @@ class RedisNode:
 
         With `expected_cursor` (the cursor the caller believes this node has), nothing is applied and
         -1 returned when the node's cursor is behind it: the node lost entries it had applied."""
-        keys = [CURSOR + origin, DIGEST]
+        keys = [CURSOR + origin, DIGEST, TOMBSTONES]
         args: list[Any] = [new_cursor, expected_cursor]
         for entry in entries:
             bucket = bucket_of(entry.key)
@@ -350,6 +352,33 @@ class RedisNode:
     async def ack(self, peer: str, applied_id: str, peers: Sequence[str]) -> int:
         """Record that `peer` applied this node's log up to `applied_id`; trim what every peer has."""
         return int(await self._script("ack", [LOG, ACKED + peer, *(ACKED + p for p in peers)], [applied_id]))
+
+    async def last_log_id(self) -> str:
+        """The newest id this node's replication log ever generated ("0-0" if none)."""
+        reply = (await self._through_breaker(lambda: self._run([("XINFO", "STREAM", LOG)])))[0]
+        if isinstance(reply, redis_errors.ResponseError):
+            return "0-0"  # no log yet
+        info = {_text(reply[i]): reply[i + 1] for i in range(0, len(reply), 2)}
+        return _text(info["last-generated-id"])
+
+    # -- tombstones -------------------------------------------------------------------------------
+
+    async def tombstones_before(self, physical_ms: int, limit: int = 1000) -> list[str]:
+        """Keys whose tombstone was written (version time) at or before `physical_ms`, oldest first."""
+        reply = await self._call("ZRANGEBYSCORE", TOMBSTONES, "-inf", physical_ms, "LIMIT", 0, limit)
+        return [_text(key) for key in reply]
+
+    async def collect_tombstones(self, tombstones: Sequence[tuple[str, str]]) -> int:
+        """Remove each (key, version) if the node still holds exactly that tombstone; returns removed."""
+        if not tombstones:
+            return 0
+        keys = [DIGEST, TOMBSTONES]
+        args: list[Any] = []
+        for key, version in tombstones:
+            bucket = bucket_of(key)
+            keys += [KV + key, f"{BUCKET}{bucket}"]
+            args += [key, version, bucket]
+        return int(await self._script("collect", keys, args))
 
     async def log_length(self) -> int:
         return int(await self._call("XLEN", LOG))
