@@ -59,6 +59,9 @@ class WriteResult:
     """The version the node holds after the call (ours if applied, the newer one if superseded)."""
     log_id: str = ""
     """Id of the replication-log entry (AP writes only)."""
+    ambiguous: bool = False
+    """Not applied by the attempt that answered, but an earlier attempt on a broken connection may
+    have been (and a newer write has replaced it since)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,16 +154,23 @@ class RedisNode:
             raise
 
     async def _run(self, commands: Sequence[Sequence[Any]], read_timeout_s: float | None = None) -> list[Any]:
+        return (await self._run_reporting_retry(commands, read_timeout_s))[0]
+
+    async def _run_reporting_retry(
+        self, commands: Sequence[Sequence[Any]], read_timeout_s: float | None = None
+    ) -> tuple[list[Any], bool]:
         """`_run_once`, retried once when the connection was closed under us (typically a pooled
         connection to a node that restarted). Every command capstore sends is idempotent (writes are
-        version-guarded), so the retry is safe; if it fails too, the error keeps "maybe applied"."""
+        version-guarded), so the retry is safe; if it fails too, the error keeps "maybe applied".
+        Also says whether it retried: then the first attempt may have run, and a write the retry
+        finds superseded may have been applied (and visible) before the newer one replaced it."""
         try:
-            return await self._run_once(commands, read_timeout_s)
+            return await self._run_once(commands, read_timeout_s), False
         except NodeUnavailable as error:
             if not error.maybe_applied:
                 raise
         try:
-            return await self._run_once(commands, read_timeout_s)
+            return await self._run_once(commands, read_timeout_s), True
         except NodeError as error:
             error.maybe_applied = True
             raise
@@ -222,17 +232,21 @@ class RedisNode:
         return await self._through_breaker(attempt)
 
     async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        return (await self._script_reporting_retry(name, keys, args))[0]
+
+    async def _script_reporting_retry(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> tuple[Any, bool]:
         script = self._scripts[name]
 
-        async def attempt() -> Any:
-            (reply,) = await self._run([("EVALSHA", script.sha, len(keys), *keys, *args)])
+        async def attempt() -> tuple[Any, bool]:
+            (reply,), retried = await self._run_reporting_retry([("EVALSHA", script.sha, len(keys), *keys, *args)])
             if isinstance(reply, redis_errors.NoScriptError):
                 # Not run (the node restarted and lost its script cache): safe to send the body.
-                (reply,) = await self._run([("EVAL", script.source, len(keys), *keys, *args)])
+                (reply,), again = await self._run_reporting_retry([("EVAL", script.source, len(keys), *keys, *args)])
+                retried = retried or again
             self._refusal(reply)
             if isinstance(reply, redis_errors.ResponseError):
                 raise CapstoreError(f"node {self.node_id}: script {name} failed: {reply}")
-            return reply
+            return reply, retried
 
         return await self._through_breaker(attempt)
 
@@ -264,11 +278,11 @@ class RedisNode:
             bucket,
         ]
         keys = [KV + key, DIGEST, f"{BUCKET}{bucket}", LOG, TOMBSTONES]
-        reply = await self._script("write", keys, args)
+        reply, retried = await self._script_reporting_retry("write", keys, args)
         status, version, log_id = (_text(part) for part in reply)
         if durable and status == "applied":
             await self._wait_aof()
-        return WriteResult(status == "applied", version, log_id)
+        return WriteResult(status == "applied", version, log_id, ambiguous=retried and status != "applied")
 
     async def _wait_aof(self) -> None:
         if self._waitaof is None:
