@@ -18,7 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import bench_apps  # noqa: E402 - the benchmark's own apps module, next to this file
+import bench_apps
 
 _SCOPE = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
           "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",

@@ -35,6 +35,8 @@ _UVICORN_OPTIONS: dict[str, Any] = {
     "proxy_headers": False,
     "lifespan": "on",
     "access_log": False,
+    # httptools with one socket write per response instead of two (servicekit.coalesce)
+    "http": "servicekit.coalesce:CoalescingHttpToolsProtocol",
 }
 
 
@@ -47,7 +49,7 @@ class GracefulServer(uvicorn.Server):
 
 
 class GracefulUvicornWorker(UvicornWorker):  # type: ignore[misc]
-    CONFIG_KWARGS = {"loop": "auto", "http": "auto", **_UVICORN_OPTIONS}
+    CONFIG_KWARGS = {"loop": "auto", **_UVICORN_OPTIONS}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

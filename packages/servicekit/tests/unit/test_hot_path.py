@@ -151,3 +151,48 @@ async def test_inner_headers_reach_the_response_with_and_without_the_collecting_
     assert dict(stacked)[b"x-frame-options"] == b"SAMEORIGIN"  # the app's own value wins
     assert names.count(b"x-frame-options") == 1
     assert b"content-security-policy" in names
+
+
+class RecordingTransport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = self.aborted = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closed or self.aborted
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def get_extra_info(self, name: str) -> str:
+        return f"info:{name}"
+
+
+async def test_a_response_written_in_one_loop_step_reaches_the_socket_as_one_write() -> None:
+    from servicekit.coalesce import FLUSH_BYTES, CoalescingTransport
+
+    raw = RecordingTransport()
+    transport = CoalescingTransport(raw, asyncio.get_running_loop())  # type: ignore[arg-type]
+    transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+    transport.write(b"{}")
+    assert raw.writes == []  # deferred to the end of this step
+    await asyncio.sleep(0)
+    assert raw.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"]
+    transport.write(b"x" * FLUSH_BYTES)  # a big chunk is not held back
+    assert len(raw.writes) == 2
+    transport.write(b"last")
+    transport.close()  # pending bytes go out before the close
+    assert raw.writes[-1] == b"last"
+    assert raw.closed
+    assert transport.get_extra_info("peername") == "info:peername"
+    dropped = CoalescingTransport(RecordingTransport(), asyncio.get_running_loop())  # type: ignore[arg-type]
+    dropped.write(b"never")
+    dropped.abort()
+    await asyncio.sleep(0)
+    assert dropped._transport.writes == []  # type: ignore[attr-defined]
