@@ -18,10 +18,13 @@ from typing import Any
 import orjson
 import structlog
 
-__all__ = ["configure_logging", "get_logger", "redact_secrets"]
+from servicekit.logbuffer import BufferedJsonLines
+
+__all__ = ["buffered_lines", "configure_logging", "get_logger", "redact_secrets"]
 
 _SECRET_KEY_PATTERN = re.compile(r"(secret|password|passwd|token|authorization|api[_-]?key|cookie|credential)", re.I)
 _MASK = "**********"
+_BUFFERED = BufferedJsonLines()
 
 
 @lru_cache(maxsize=4096)
@@ -60,6 +63,7 @@ def configure_logging(
     before any work, orjson rendering, bytes straight to stdout. stdlib loggers (uvicorn,
     gunicorn, Django, libraries) pass through the same processors via ProcessorFormatter.
     """
+    secret_values = tuple(secret_values)
     shared: list[structlog.types.Processor] = [
         _logger_name_field,
         structlog.contextvars.merge_contextvars,
@@ -70,6 +74,13 @@ def configure_logging(
     if service:
         shared.insert(0, _add_service(service))
     numeric_level = logging.getLevelName(level)
+    # Hot-path INFO lines (access log, per-write logs) take the buffered sink when rendering JSON.
+    _BUFFERED.configure(
+        sys.stdout.buffer if json and numeric_level <= logging.INFO else None,
+        service=service,
+        secret_values=secret_values,
+        is_secret_key=_is_secret_key,
+    )
     if json:
         structlog.configure(
             processors=[*shared, structlog.processors.format_exc_info, structlog.processors.JSONRenderer(orjson.dumps)],
@@ -106,6 +117,12 @@ def configure_logging(
         logger.propagate = True
     # The access-log middleware logs requests; uvicorn's own access log would double them.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+def buffered_lines() -> BufferedJsonLines:
+    """The process-wide buffered sink for hot-path INFO lines; `enabled` only with JSON logs at INFO or
+    below (otherwise log through `get_logger`, which renders the console format)."""
+    return _BUFFERED
 
 
 def _add_service(service: str) -> structlog.types.Processor:

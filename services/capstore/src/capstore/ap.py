@@ -47,6 +47,10 @@ class APReadResult:
     session: str | None
 
 
+_ACK_INTERVAL_MS = 100.0
+"""During a long replication run, acknowledge (and let the origin trim its log) at least this often."""
+
+
 def _wall_ms() -> float:
     return time.time() * 1000
 
@@ -68,6 +72,8 @@ class APCoordinator:
         retry_backoff_s: tuple[float, float] = (0.02, 0.2),
         read_repair: bool = True,
         max_repairs_in_flight: int = 32,
+        tombstone_grace_s: float | None = None,
+        tombstone_batch: int = 1000,
         events: EventSink = null_sink,
         wall_ms: Callable[[], float] = _wall_ms,
     ) -> None:
@@ -89,6 +95,7 @@ class APCoordinator:
         self.wall_ms = wall_ms
         self._started_ms = wall_ms()
         self._synced: dict[tuple[str, str], float] = {}
+        self._acked: dict[tuple[str, str], tuple[str, float]] = {}
         self._waiting: dict[tuple[str, str], float] = {}
         self._stopping = asyncio.Event()
         self._partitioned: set[tuple[str, str]] = set()
@@ -97,6 +104,11 @@ class APCoordinator:
         self._repairing: set[str] = set()
         self._max_repairs = max_repairs_in_flight
         self.repairs_total = 0
+        self.tombstone_grace_s = tombstone_grace_s
+        """Tombstones older than this are collected once every node has them (None: never)."""
+        self.tombstone_batch = tombstone_batch
+        self._gc_pending: tuple[list[tuple[str, str]], dict[tuple[str, str], str]] | None = None
+        self.tombstones_collected = 0
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -179,7 +191,7 @@ class APCoordinator:
         failures: list[str] = []
         for node in self.nodes:
             for _ in range(3):
-                record = Record(value, self.clock.now().encode())
+                record = Record(value, self.clock.now_encoded())
                 try:
                     result = await node.write(key, record, log=True)
                 except NodeError as error:
@@ -295,10 +307,18 @@ class APCoordinator:
 
     async def sync_pair(self, origin: RedisNode, dest: RedisNode) -> int:
         """Ship `origin`'s log to `dest` until caught up; returns entries applied. Raises NodeError."""
+        applied, _, _ = await self._ship(origin, dest, await dest.cursor(origin.node_id))
+        return applied
+
+    async def _ship(self, origin: RedisNode, dest: RedisNode, cursor: str) -> tuple[int, str, bool]:
+        """Ship `origin`'s log after `cursor` (what `dest` applied, as last known) until a batch comes
+        back short: caught up as of that read. Returns (entries applied, the new cursor, whether any
+        entry was shipped). Acknowledges to `origin` (which trims its log) when caught up and at least
+        every `_ACK_INTERVAL_MS` during a long run, not after every batch: one round trip saved."""
+        pair = (origin.node_id, dest.node_id)
         applied = 0
-        peers = [node.node_id for node in self.nodes if node is not origin]
+        shipped = False
         while True:
-            cursor = await dest.cursor(origin.node_id)
             started = self.wall_ms()
             batch = await origin.log_since(cursor, self.replication_batch)
             if batch.gap:
@@ -306,8 +326,10 @@ class APCoordinator:
                 self.events(events.REPLICATION_GAP, origin=origin.node_id, dest=dest.node_id, cursor=cursor)
                 applied += await self.anti_entropy_pair(origin, dest)
                 await dest.apply_batch(origin.node_id, [], batch.last_id)
+                cursor = batch.last_id
                 continue
             if batch.entries:
+                shipped = True
                 last = batch.entries[-1].id
                 # Only the newest version of each key can win on dest: send just those.
                 newest: dict[str, LogEntry] = {}
@@ -315,26 +337,41 @@ class APCoordinator:
                     kept = newest.get(entry.key)
                     if kept is None or entry.record.version > kept.record.version:
                         newest[entry.key] = entry
-                applied += await dest.apply_batch(origin.node_id, list(newest.values()), last)
-                await origin.ack(dest.node_id, last, peers)
-                if len(batch.entries) == self.replication_batch:
+                count = await dest.apply_batch(origin.node_id, list(newest.values()), last, expected_cursor=cursor)
+                if count < 0:  # dest lost entries it had applied (restarted without them): resend from its cursor
+                    cursor = await dest.cursor(origin.node_id)
                     continue
-            elif cursor != "0-0":
-                await origin.ack(dest.node_id, cursor, peers)
-            self._synced[(origin.node_id, dest.node_id)] = started
-            return applied
+                applied += count
+                cursor = last
+                full = len(batch.entries) == self.replication_batch
+                if not full or started - self._acked.get(pair, ("", 0.0))[1] >= _ACK_INTERVAL_MS:
+                    await self._ack(origin, dest, cursor)
+                if full:
+                    continue
+            elif cursor != "0-0" and self._acked.get(pair, ("", 0.0))[0] != cursor:
+                await self._ack(origin, dest, cursor)
+            self._synced[pair] = started
+            return applied, cursor, shipped
+
+    async def _ack(self, origin: RedisNode, dest: RedisNode, cursor: str) -> None:
+        await origin.ack(dest.node_id, cursor, [node.node_id for node in self.nodes if node is not origin])
+        self._acked[(origin.node_id, dest.node_id)] = (cursor, self.wall_ms())
 
     async def _replicate_forever(self, origin: RedisNode, dest: RedisNode) -> None:
         pair = (origin.node_id, dest.node_id)
         backoff = self.retry_backoff_s[0]
+        cursor: str | None = None  # dest's cursor for origin, kept between rounds (None: ask dest)
         while not self._stopping.is_set():
             try:
-                await self.sync_pair(origin, dest)
+                if cursor is None:
+                    cursor = await dest.cursor(origin.node_id)
+                _, cursor, shipped = await self._ship(origin, dest, cursor)
                 if pair in self._partitioned:
                     self._partitioned.discard(pair)
                     self.events(events.PARTITION_HEALED, origin=pair[0], dest=pair[1])
                 backoff = self.retry_backoff_s[0]
-                cursor = await dest.cursor(origin.node_id)
+                if shipped:
+                    continue  # under load the next entries are already there: read them without blocking
                 waiting_since = self._waiting[pair] = self.wall_ms()
                 try:
                     woken = await origin.wait_for_log(cursor, self.replication_block_ms)
@@ -343,6 +380,8 @@ class APCoordinator:
                 if not woken:  # nothing after the cursor during the whole wait: in sync as of its start
                     self._synced[pair] = max(self._synced.get(pair, 0.0), waiting_since)
             except NodeError as error:
+                cursor = None
+                self._acked.pop(pair, None)
                 if pair not in self._partitioned:
                     self._partitioned.add(pair)
                     self.events(events.PARTITION_DETECTED, origin=pair[0], dest=pair[1], error=str(error))
@@ -385,3 +424,68 @@ class APCoordinator:
                     await self._stopping.wait()
             if not self._stopping.is_set():
                 await self.anti_entropy_once()
+                if self.tombstone_grace_s is not None:
+                    await self.collect_tombstones()
+
+    # -- tombstone garbage collection (ADR 0100, addendum) ----------------------------------------
+
+    async def _held_everywhere(self, tombstones: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The (key, version) tombstones that every node holds exactly."""
+        keys = [key for key, _ in tombstones]
+        held = [await node.records(keys) for node in self.nodes]
+        return [
+            (key, version)
+            for key, version in tombstones
+            if all(key in h and h[key].deleted and h[key].version == version for h in held)
+        ]
+
+    async def collect_tombstones(self) -> int:
+        """One garbage-collection round; returns the tombstones removed (counted once per key).
+
+        Phase 1 picks tombstones older than the grace period that every node holds with the same
+        version, and notes how far every node's replication log has got. No older write of those keys
+        can be logged any more (a node holding the tombstone refuses it), so once every peer's
+        cursor has passed those points (phase 2, a later round) no replicated write can resurrect a
+        key: the tombstones are checked on every node again and removed where still exactly held.
+        An unreachable node stops the round; nothing is lost by waiting.
+        """
+        if self.tombstone_grace_s is None:
+            return 0
+        try:
+            if self._gc_pending is not None:
+                return await self._collect_pending()
+            horizon = int(self.wall_ms() - self.tombstone_grace_s * 1000)
+            candidates: set[str] = set()
+            for node in self.nodes:
+                candidates.update(await node.tombstones_before(horizon, self.tombstone_batch))
+            if not candidates:
+                return 0
+            first = await self.nodes[0].records(sorted(candidates))
+            proposed = [(key, record.version) for key, record in first.items() if record.deleted]
+            tombstones = await self._held_everywhere(proposed)
+            if tombstones:
+                required = {
+                    (origin.node_id, dest.node_id): await origin.last_log_id()
+                    for origin in self.nodes
+                    for dest in self.nodes
+                    if origin is not dest
+                }
+                self._gc_pending = (tombstones, required)
+            return 0
+        except NodeError:
+            return 0
+
+    async def _collect_pending(self) -> int:
+        assert self._gc_pending is not None
+        tombstones, required = self._gc_pending
+        for (origin, dest), last_id in required.items():
+            if stream_id_key(await self.by_id[dest].cursor(origin)) < stream_id_key(last_id):
+                return 0  # a peer has not applied everything logged before phase 1 yet
+        tombstones = await self._held_everywhere(tombstones)
+        removed = [await node.collect_tombstones(tombstones) for node in self.nodes]
+        self._gc_pending = None
+        collected = max(removed, default=0)
+        if collected:
+            self.tombstones_collected += collected
+            self.events(events.TOMBSTONES_COLLECTED, count=collected, per_node=removed)
+        return collected

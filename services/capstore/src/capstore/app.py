@@ -32,14 +32,14 @@ from capstore.http_errors import (
     FaultAdminDisabled,
     KeyNotFound,
     error_body,
+    error_headers,
     http_status,
 )
-from capstore.runtime import ReadReply, Runtime, WriteReply
+from capstore.runtime import Runtime
+from capstore.seed_routes import SESSION_HEADER, SeedRoutes, read_payload, write_payload
 from capstore.telemetry import Telemetry
 
 __all__ = ["SESSION_HEADER", "asgi", "create_app"]
-
-SESSION_HEADER = "X-Session-Token"
 
 
 class KVBody(BaseModel):
@@ -58,30 +58,8 @@ def _with_session(payload: dict[str, Any], session: str | None, status: int = 20
     return JSONResponse(payload, status_code=status, headers=headers)
 
 
-def _write_payload(reply: WriteReply, mode: str, value: str | None) -> dict[str, Any]:
-    return {
-        "key": reply.key,
-        "value": value,
-        "version": reply.version,
-        "node": reply.node,
-        "mode": mode,
-        "deleted": reply.deleted,
-        "timestamp": reply.timestamp,
-        "session": reply.session,
-    }
-
-
-def _read_payload(reply: ReadReply, mode: str) -> dict[str, Any]:
-    return {
-        "key": reply.key,
-        "value": reply.value,
-        "version": reply.version,
-        "node": reply.node,
-        "mode": mode,
-        "staleness_ms": reply.staleness_ms,
-        "stale": reply.stale,
-        "session": reply.session,
-    }
+def _route(api: FastAPI, path: str) -> Any:
+    return next(route for route in api.routes if getattr(route, "path", None) == path)
 
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
@@ -121,10 +99,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
 
     @api.exception_handler(CapstoreError)
     async def capstore_error(request: Request, error: CapstoreError) -> JSONResponse:
-        session = request.headers.get(SESSION_HEADER)
-        headers = {SESSION_HEADER: session} if session and http_status(error) == 503 else {}
-        if http_status(error) == 503:
-            headers["Retry-After"] = "1"
+        headers = error_headers(error, request.headers.get(SESSION_HEADER), SESSION_HEADER)
         return JSONResponse(error_body(error), status_code=http_status(error), headers=headers)
 
     @api.exception_handler(RequestValidationError)
@@ -147,31 +122,31 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     @api.post("/write/{key}/{value:path}", summary="Write VALUE under KEY (seed API)")
     async def seed_write(request: Request, key: str, value: str) -> JSONResponse:
         reply = await runtime.write(key, value, session_of(request))
-        return _with_session(_write_payload(reply, mode, value), reply.session)
+        return _with_session(write_payload(reply, mode, value), reply.session)
 
     @api.get("/read/{key}", summary="Read KEY with its staleness (seed API)")
     async def seed_read(request: Request, key: str) -> JSONResponse:
         reply = await runtime.read(key, session_of(request))
-        return _with_session(_read_payload(reply, mode), reply.session)
+        return _with_session(read_payload(reply, mode), reply.session)
 
     # -- the JSON API -----------------------------------------------------------------------------
 
     @api.put("/kv/{key}", summary="Write a value")
     async def kv_put(request: Request, key: str, body: KVBody) -> JSONResponse:
         reply = await runtime.write(key, body.value, session_of(request))
-        return _with_session(_write_payload(reply, mode, body.value), reply.session)
+        return _with_session(write_payload(reply, mode, body.value), reply.session)
 
     @api.get("/kv/{key}", summary="Read a value (404 if absent or deleted)")
     async def kv_get(request: Request, key: str) -> JSONResponse:
         reply = await runtime.read(key, session_of(request))
         if reply.value is None:
             raise KeyNotFound(f"no value under {key!r}")
-        return _with_session(_read_payload(reply, mode), reply.session)
+        return _with_session(read_payload(reply, mode), reply.session)
 
     @api.delete("/kv/{key}", summary="Delete a value (a versioned tombstone)")
     async def kv_delete(request: Request, key: str) -> JSONResponse:
         reply = await runtime.delete(key, session_of(request))
-        return _with_session(_write_payload(reply, mode, None), reply.session)
+        return _with_session(write_payload(reply, mode, None), reply.session)
 
     # -- fault injection --------------------------------------------------------------------------
 
@@ -219,8 +194,12 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         checks=[ReadinessCheck("nodes", runtime.ping_nodes, timeout=settings.NETWORK_TIMEOUT_SEC + 1.0)],
         liveness_details=lambda: {"mode": mode, "app_id": runtime.app_id},
     )
+    # The seed's hot routes are answered in front of FastAPI (same answers, a fraction of the CPU).
+    hot = SeedRoutes(
+        api, runtime, write_route=_route(api, "/write/{key}/{value:path}"), read_route=_route(api, "/read/{key}")
+    )
     app = envelope(
-        api,
+        hot,
         settings,
         health=health,
         metrics=metrics,

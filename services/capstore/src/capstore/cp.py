@@ -104,7 +104,7 @@ class CPCoordinator:
     async def _write(self, key: str, value: str | None) -> CPWriteAck:
         await self._preflight(key)
         for attempt in range(1, self.max_attempts + 1):
-            record = Record(value, self.clock.now().encode())
+            record = Record(value, self.clock.now_encoded())
             superseded_by = ""
             for backup in self.backups:
                 try:
@@ -127,6 +127,13 @@ class CPCoordinator:
                 if result.applied:
                     self.events(events.WRITE, mode="cp", key=key, version=record.version, timestamp=time.time())
                     return CPWriteAck(key, record.version, attempt)
+                if result.ambiguous:
+                    # The connection broke after the write was sent, and the retry found a newer
+                    # version: this write may have been applied and read before that one replaced
+                    # it. Writing it again under a new version would make it take effect twice.
+                    raise self._refused(
+                        key, WriteOutcome.UNKNOWN, f"primary {self.primary.node_id}: outcome lost with the connection"
+                    )
                 superseded_by = result.version
             # Another writer holds a newer version: move our clock past it and write again, so a
             # write that started after that one finished is ordered after it.

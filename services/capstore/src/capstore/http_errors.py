@@ -24,6 +24,7 @@ __all__ = [
     "UnknownNode",
     "ValueTooLarge",
     "error_body",
+    "error_headers",
     "http_status",
 ]
 
@@ -92,3 +93,12 @@ def error_body(error: CapstoreError) -> dict[str, Any]:
         body["outcome"] = error.outcome.value
         body["detail"] = error.reason
     return body
+
+
+def error_headers(error: CapstoreError, session: str | None, session_header: str) -> dict[str, str]:
+    """A 503 echoes the client's session token (it is still valid) and says when to retry."""
+    if http_status(error) != 503:
+        return {}
+    headers = {session_header: session} if session else {}
+    headers["Retry-After"] = "1"
+    return headers

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -23,7 +22,7 @@ from redis.backoff import NoBackoff
 from capstore.breaker import Breaker, NullBreaker
 from capstore.errors import CapstoreError, NodeError, NodeTimeout, NodeUnavailable
 from capstore.records import Record, bucket_of
-from capstore.scripts import ACK, APPLY_BATCH, BUCKET_VERSIONS, READ, WRITE
+from capstore.scripts import ACK, APPLY_BATCH, BUCKET_VERSIONS, COLLECT_TOMBSTONES, READ, WRITE
 from capstore.versioning import validate_node_id
 
 __all__ = ["LogBatch", "LogEntry", "RedisNode", "WriteResult", "stream_id_key"]
@@ -37,6 +36,7 @@ DIGEST: Final = PREFIX + "digest"
 BUCKET: Final = PREFIX + "bucket:"
 CURSOR: Final = PREFIX + "cursor:"
 ACKED: Final = PREFIX + "acked:"
+TOMBSTONES: Final = PREFIX + "tombstones"
 
 _CONNECTION_ERRORS: Final = (redis_errors.ConnectionError, ConnectionError, OSError)
 _TIMEOUT_ERRORS: Final = (redis_errors.TimeoutError, TimeoutError)
@@ -59,6 +59,9 @@ class WriteResult:
     """The version the node holds after the call (ours if applied, the newer one if superseded)."""
     log_id: str = ""
     """Id of the replication-log entry (AP writes only)."""
+    ambiguous: bool = False
+    """Not applied by the attempt that answered, but an earlier attempt on a broken connection may
+    have been (and a newer write has replaced it since)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +104,11 @@ class RedisNode:
         self.timeout_s = timeout_s
         self.breaker: Breaker = breaker or NullBreaker()
         self.max_log_len = max_log_len
+        # No socket_timeout: redis-py would wrap every send and read in asyncio.wait_for, a task per
+        # call; `_run_once` bounds the reply with one asyncio.timeout instead (same NETWORK_TIMEOUT_SEC).
         self._pool = ConnectionPool.from_url(
             url,
-            socket_timeout=timeout_s,
+            socket_timeout=None,
             socket_connect_timeout=timeout_s,
             retry=Retry(NoBackoff(), 0),
             max_connections=max_connections,
@@ -118,6 +123,7 @@ class RedisNode:
                 ("apply", APPLY_BATCH),
                 ("ack", ACK),
                 ("bucket", BUCKET_VERSIONS),
+                ("collect", COLLECT_TOMBSTONES),
             ]
         }
         self._waitaof: bool | None = None
@@ -148,16 +154,23 @@ class RedisNode:
             raise
 
     async def _run(self, commands: Sequence[Sequence[Any]], read_timeout_s: float | None = None) -> list[Any]:
+        return (await self._run_reporting_retry(commands, read_timeout_s))[0]
+
+    async def _run_reporting_retry(
+        self, commands: Sequence[Sequence[Any]], read_timeout_s: float | None = None
+    ) -> tuple[list[Any], bool]:
         """`_run_once`, retried once when the connection was closed under us (typically a pooled
         connection to a node that restarted). Every command capstore sends is idempotent (writes are
-        version-guarded), so the retry is safe; if it fails too, the error keeps "maybe applied"."""
+        version-guarded), so the retry is safe; if it fails too, the error keeps "maybe applied".
+        Also says whether it retried: then the first attempt may have run, and a write the retry
+        finds superseded may have been applied (and visible) before the newer one replaced it."""
         try:
-            return await self._run_once(commands, read_timeout_s)
+            return await self._run_once(commands, read_timeout_s), False
         except NodeUnavailable as error:
             if not error.maybe_applied:
                 raise
         try:
-            return await self._run_once(commands, read_timeout_s)
+            return await self._run_once(commands, read_timeout_s), True
         except NodeError as error:
             error.maybe_applied = True
             raise
@@ -169,17 +182,16 @@ class RedisNode:
         connection: AbstractConnection | None = None
         timeout = self.timeout_s if read_timeout_s is None else read_timeout_s
         try:
-            async with asyncio.timeout(self.timeout_s + timeout):
+            async with asyncio.timeout(self.timeout_s + timeout) as deadline:  # connect + reply
                 connection = await self._pool.get_connection()  # type: ignore[no-untyped-call]
+                deadline.reschedule(asyncio.get_running_loop().time() + timeout)  # from here on: the reply
                 sent = True
                 await connection.send_packed_command(connection.pack_commands(commands))
                 replies: list[Any] = []
                 for _ in commands:
                     try:
-                        # an explicit per-read timeout makes redis-py return None instead of raising,
-                        # so long reads (XREAD BLOCK) rely on the asyncio.timeout around this block
-                        wait = None if read_timeout_s is None else math.inf
-                        replies.append(await connection.read_response(timeout=wait))
+                        # no per-read timeout: the asyncio.timeout around this block bounds every read
+                        replies.append(await connection.read_response())
                     except redis_errors.ResponseError as error:
                         replies.append(error)
                 return replies
@@ -220,17 +232,21 @@ class RedisNode:
         return await self._through_breaker(attempt)
 
     async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        return (await self._script_reporting_retry(name, keys, args))[0]
+
+    async def _script_reporting_retry(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> tuple[Any, bool]:
         script = self._scripts[name]
 
-        async def attempt() -> Any:
-            (reply,) = await self._run([("EVALSHA", script.sha, len(keys), *keys, *args)])
+        async def attempt() -> tuple[Any, bool]:
+            (reply,), retried = await self._run_reporting_retry([("EVALSHA", script.sha, len(keys), *keys, *args)])
             if isinstance(reply, redis_errors.NoScriptError):
                 # Not run (the node restarted and lost its script cache): safe to send the body.
-                (reply,) = await self._run([("EVAL", script.source, len(keys), *keys, *args)])
+                (reply,), again = await self._run_reporting_retry([("EVAL", script.source, len(keys), *keys, *args)])
+                retried = retried or again
             self._refusal(reply)
             if isinstance(reply, redis_errors.ResponseError):
                 raise CapstoreError(f"node {self.node_id}: script {name} failed: {reply}")
-            return reply
+            return reply, retried
 
         return await self._through_breaker(attempt)
 
@@ -261,12 +277,12 @@ class RedisNode:
             self.max_log_len,
             bucket,
         ]
-        keys = [KV + key, DIGEST, f"{BUCKET}{bucket}", LOG]
-        reply = await self._script("write", keys, args)
+        keys = [KV + key, DIGEST, f"{BUCKET}{bucket}", LOG, TOMBSTONES]
+        reply, retried = await self._script_reporting_retry("write", keys, args)
         status, version, log_id = (_text(part) for part in reply)
         if durable and status == "applied":
             await self._wait_aof()
-        return WriteResult(status == "applied", version, log_id)
+        return WriteResult(status == "applied", version, log_id, ambiguous=retried and status != "applied")
 
     async def _wait_aof(self) -> None:
         if self._waitaof is None:
@@ -326,10 +342,15 @@ class RedisNode:
             raise CapstoreError(f"node {self.node_id}: {command[0]} failed: {reply}")
         return reply
 
-    async def apply_batch(self, origin: str, entries: Sequence[LogEntry], new_cursor: str) -> int:
-        """Apply `origin`'s log entries (version-guarded) and move this node's cursor for it, atomically."""
-        keys = [CURSOR + origin, DIGEST]
-        args: list[Any] = [new_cursor]
+    async def apply_batch(
+        self, origin: str, entries: Sequence[LogEntry], new_cursor: str, *, expected_cursor: str = ""
+    ) -> int:
+        """Apply `origin`'s log entries (version-guarded) and move this node's cursor for it, atomically.
+
+        With `expected_cursor` (the cursor the caller believes this node has), nothing is applied and
+        -1 returned when the node's cursor is behind it: the node lost entries it had applied."""
+        keys = [CURSOR + origin, DIGEST, TOMBSTONES]
+        args: list[Any] = [new_cursor, expected_cursor]
         for entry in entries:
             bucket = bucket_of(entry.key)
             keys += [KV + entry.key, f"{BUCKET}{bucket}"]
@@ -345,6 +366,33 @@ class RedisNode:
     async def ack(self, peer: str, applied_id: str, peers: Sequence[str]) -> int:
         """Record that `peer` applied this node's log up to `applied_id`; trim what every peer has."""
         return int(await self._script("ack", [LOG, ACKED + peer, *(ACKED + p for p in peers)], [applied_id]))
+
+    async def last_log_id(self) -> str:
+        """The newest id this node's replication log ever generated ("0-0" if none)."""
+        reply = (await self._through_breaker(lambda: self._run([("XINFO", "STREAM", LOG)])))[0]
+        if isinstance(reply, redis_errors.ResponseError):
+            return "0-0"  # no log yet
+        info = {_text(reply[i]): reply[i + 1] for i in range(0, len(reply), 2)}
+        return _text(info["last-generated-id"])
+
+    # -- tombstones -------------------------------------------------------------------------------
+
+    async def tombstones_before(self, physical_ms: int, limit: int = 1000) -> list[str]:
+        """Keys whose tombstone was written (version time) at or before `physical_ms`, oldest first."""
+        reply = await self._call("ZRANGEBYSCORE", TOMBSTONES, "-inf", physical_ms, "LIMIT", 0, limit)
+        return [_text(key) for key in reply]
+
+    async def collect_tombstones(self, tombstones: Sequence[tuple[str, str]]) -> int:
+        """Remove each (key, version) if the node still holds exactly that tombstone; returns removed."""
+        if not tombstones:
+            return 0
+        keys = [DIGEST, TOMBSTONES]
+        args: list[Any] = []
+        for key, version in tombstones:
+            bucket = bucket_of(key)
+            keys += [KV + key, f"{BUCKET}{bucket}"]
+            args += [key, version, bucket]
+        return int(await self._script("collect", keys, args))
 
     async def log_length(self) -> int:
         return int(await self._call("XLEN", LOG))

@@ -23,6 +23,8 @@ __all__ = [
 MAX_KEY_LENGTH: Final = 200
 MAX_VALUE_BYTES: Final = 64 * 1024
 KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9._:~-]+")
+_FORBIDDEN_CHARS: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+"""Control characters other than tab, newline and carriage return, and lone surrogates."""
 BUCKETS: Final = 64
 """Anti-entropy digest buckets per node."""
 
@@ -43,7 +45,7 @@ def validate_value(value: str) -> str:
     size = len(value.encode("utf-8", errors="surrogatepass"))
     if size > MAX_VALUE_BYTES:
         raise InvalidInput(f"value is {size} bytes; the limit is {MAX_VALUE_BYTES}")
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value) or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+    if _FORBIDDEN_CHARS.search(value):
         raise InvalidInput("value must be UTF-8 text without control characters")
     return value
 

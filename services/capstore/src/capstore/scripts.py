@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["ACK", "APPLY_BATCH", "BUCKET_VERSIONS", "READ", "WRITE"]
+__all__ = ["ACK", "APPLY_BATCH", "BUCKET_VERSIONS", "COLLECT_TOMBSTONES", "READ", "WRITE"]
 
 _COMMON: Final = r"""
 -- byte-wise a > b (Lua's own string order follows the locale; versions need byte order)
@@ -23,14 +23,21 @@ local function h(key, ver)
   return tonumber(string.sub(redis.sha1hex(key .. '|' .. ver), 1, 8), 16)
 end
 
--- apply (value, version, tombstone) to kv_key if newer; keep digest + bucket set in step
-local function put(kv_key, digest_key, bucket_key, bucket, key, value, ver, del)
-  local cur = redis.call('HGET', kv_key, 'ver')
+-- apply (value, version, tombstone) to kv_key if newer; keep digest + bucket set in step, and the
+-- tombstone index (score: the delete's physical ms) that garbage collection reads
+local function put(kv_key, digest_key, bucket_key, tomb_key, bucket, key, value, ver, del)
+  local held = redis.call('HMGET', kv_key, 'ver', 'del')
+  local cur = held[1]
   if cur then
     if cur == ver then return 'same', cur end
     if not newer(ver, cur) then return 'superseded', cur end
   end
   redis.call('HSET', kv_key, 'v', value, 'ver', ver, 'del', del)
+  if del == '1' then
+    redis.call('ZADD', tomb_key, tonumber(string.sub(ver, 1, 13)), key)
+  elseif held[2] == '1' then
+    redis.call('ZREM', tomb_key, key)
+  end
   local d = tonumber(redis.call('HGET', digest_key, bucket) or '0')
   if cur then d = bit.bxor(d, h(key, cur)) end
   d = bit.bxor(d, h(key, ver))
@@ -55,8 +62,8 @@ end
 WRITE: Final = (
     _COMMON
     + r"""
--- KEYS: kv, digest, bucket set, log   ARGV: key, value, version, del, log?, maxlen, bucket
-local status, ver = put(KEYS[1], KEYS[2], KEYS[3], ARGV[7], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+-- KEYS: kv, digest, bucket set, log, tombstones   ARGV: key, value, version, del, log?, maxlen, bucket
+local status, ver = put(KEYS[1], KEYS[2], KEYS[3], KEYS[5], ARGV[7], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local id = ''
 if status == 'applied' and ARGV[5] == '1' then
   -- cap the log with XDEL of the oldest entry (not MAXLEN): XDEL records max-deleted-entry-id,
@@ -84,17 +91,20 @@ return out
 APPLY_BATCH: Final = (
     _COMMON
     + r"""
--- KEYS: cursor, digest, then (kv, bucket set) per entry
--- ARGV: new cursor, then (key, value, version, del, bucket) per entry
+-- KEYS: cursor, digest, tombstones, then (kv, bucket set) per entry
+-- ARGV: new cursor, expected cursor ('' = any), then (key, value, version, del, bucket) per entry
+-- Returns the number applied, or -1 (nothing done) when this node's cursor is behind the expected
+-- one: it lost applied entries (a restart without them) and the replicator must resend from it.
+local cur = redis.call('GET', KEYS[1])
+if ARGV[2] ~= '' and id_less(cur or '0-0', ARGV[2]) then return -1 end
 local applied = 0
-local n = (#ARGV - 1) / 5
+local n = (#ARGV - 2) / 5
 for i = 0, n - 1 do
-  local a = 2 + i * 5
-  local status, ver = put(KEYS[3 + i * 2], KEYS[2], KEYS[4 + i * 2], ARGV[a + 4],
+  local a = 3 + i * 5
+  local status, ver = put(KEYS[4 + i * 2], KEYS[2], KEYS[5 + i * 2], KEYS[3], ARGV[a + 4],
                           ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
   if status == 'applied' then applied = applied + 1 end
 end
-local cur = redis.call('GET', KEYS[1])
 if (not cur) or id_less(cur, ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return applied
 """
@@ -125,3 +135,29 @@ for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return out
 """
+
+COLLECT_TOMBSTONES: Final = (
+    _COMMON
+    + r"""
+-- KEYS: digest, tombstones, then (kv, bucket set) per entry   ARGV: (key, version, bucket) per entry
+-- Removes each key only if it still holds exactly that tombstone (a newer write keeps it); the
+-- digest loses the tombstone's hash, so nodes that collected the same tombstones stay equal.
+local removed = 0
+for i = 0, #ARGV / 3 - 1 do
+  local key, ver, bucket = ARGV[1 + i * 3], ARGV[2 + i * 3], ARGV[3 + i * 3]
+  local kv_key, bucket_key = KEYS[3 + i * 2], KEYS[4 + i * 2]
+  local held = redis.call('HMGET', kv_key, 'ver', 'del')
+  if held[1] == ver and held[2] == '1' then
+    redis.call('DEL', kv_key)
+    local d = bit.bxor(tonumber(redis.call('HGET', KEYS[1], bucket) or '0'), h(key, ver))
+    redis.call('HSET', KEYS[1], bucket, d)
+    redis.call('SREM', bucket_key, key)
+    redis.call('ZREM', KEYS[2], key)
+    removed = removed + 1
+  elseif held[2] ~= '1' then
+    redis.call('ZREM', KEYS[2], key)  -- no longer a tombstone here: not a candidate any more
+  end
+end
+return removed
+"""
+)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from servicekit import ServiceMetrics, get_logger
+from servicekit.logs import buffered_lines
 from servicekit.resilience import BreakerMetrics
 
 from capstore import events
@@ -29,8 +31,10 @@ class Telemetry:
     def __init__(self, metrics: ServiceMetrics | None, mode: str) -> None:
         self.mode = mode
         self.log = get_logger("capstore")
+        self.lines = buffered_lines()  # every write is logged: through the buffered sink, cheaply
         self.metrics = metrics
         self.breaker_metrics: BreakerMetrics | None = None
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
         if metrics is None:
             return
         self.requests = metrics.counter(
@@ -51,8 +55,14 @@ class Telemetry:
     def observe(self, operation: str, status: str, seconds: float) -> None:
         if self.metrics is None:
             return
-        self.requests.labels(self.mode, operation, status).inc()
-        self.latency.labels(self.mode, operation).observe(seconds)
+        children = self._children.get((operation, status))
+        if children is None:  # labels() is the costly part: once per label set
+            children = self._children[(operation, status)] = (
+                self.requests.labels(self.mode, operation, status),
+                self.latency.labels(self.mode, operation),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def set_staleness(self, node: str, staleness_ms: float) -> None:
         if self.metrics is not None:
@@ -67,5 +77,7 @@ class Telemetry:
             fields["written_at"] = fields.pop("timestamp")
         if event in _WARN_EVENTS:
             self.log.warning(event, **fields)
+        elif self.lines.enabled:
+            self.lines.emit("capstore", event, structlog.contextvars.get_contextvars(), fields)
         else:
             self.log.info(event, **fields)

@@ -199,3 +199,42 @@ async def test_read_repair_and_anti_entropy_fix_unlogged_divergence(env: Any) ->
     await direct[0].write("e", Record("only-on-g1", newer))
     assert await a.coordinator.anti_entropy_once() == 1
     assert await direct[0].snapshot() == await direct[1].snapshot()
+
+
+async def test_tombstones_are_collected_only_when_safe_and_the_key_never_resurrects(env: Any) -> None:
+    """A delete's tombstone goes once every node holds it, the grace period passed and every peer
+    applied the logs as of then; an older write still in a log stops it until shipped (then
+    superseded), and after collection neither replication nor anti-entropy brings the key back."""
+    site, direct, events, _ = env
+    a = await site("a", 0, anti_entropy_interval_s=0, tombstone_grace_s=0.1)
+    gc = a.coordinator
+    older = Version(time.time_ns() // 1_000_000 - 5_000, 0, "old").encode()
+    await direct[1].write("k", Record("old", older), log=True)  # in g2's log, not shipped yet
+    deleted = await gc.delete("k")
+    await asyncio.sleep(0.15)
+    assert await gc.collect_tombstones() == 0  # g2 still holds the old value
+    assert gc._gc_pending is None
+    await direct[1].write("k", Record(None, deleted.version))  # g2 gets the tombstone, not via the log
+    assert await gc.collect_tombstones() == 0  # phase 1: both hold it; logs noted
+    assert gc._gc_pending is not None
+    assert await gc.collect_tombstones() == 0  # phase 2 waits: g1 has not applied g2's log yet
+    assert (await direct[0].read("k"))[0] == Record(None, deleted.version)
+    await gc.start()  # replication ships the old write: superseded by the tombstone on g1
+    collected = 0
+    for _ in range(300):
+        collected = await gc.collect_tombstones()
+        if collected:
+            break
+        await asyncio.sleep(0.01)
+    assert collected == 1
+    assert any(name == "TOMBSTONES_COLLECTED" for name, _ in events)
+    for node in direct:
+        assert (await node.read("k"))[0] is None  # gone, not a tombstone
+        assert await node.tombstones_before(10**13) == []
+    await asyncio.sleep(0.3)  # replication rounds after the collection
+    assert await gc.anti_entropy_once() == 0
+    assert (await gc.read("k")).value is None
+    assert "k" not in await direct[0].snapshot()
+    assert await direct[0].snapshot() == await direct[1].snapshot()
+    rewritten = await gc.write("k", "new")
+    assert (await gc.read("k", rewritten.session)).value == "new"

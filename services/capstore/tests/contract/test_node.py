@@ -83,6 +83,20 @@ async def test_log_replication_cursor_ack_and_trim(pair: Any) -> None:
     assert not (await g1.log_since(ids[4], count=10)).gap
 
 
+async def test_apply_batch_refuses_when_the_node_lost_what_the_replicator_thinks_it_applied(pair: Any) -> None:
+    """A replicator keeps the peer's cursor between rounds; a peer that restarted without its last
+    applied entries must say so instead of silently skipping them."""
+    _, (g1, g2) = pair
+    ids = [(await g1.write(f"k{i}", Record(str(i), v(200 + i)), log=True)).log_id for i in range(4)]
+    batch = await g1.log_since("0-0", count=2)
+    assert await g2.apply_batch("g1", batch.entries, ids[1], expected_cursor="0-0") == 2
+    rest = await g1.log_since(ids[1], count=10)
+    assert await g2.apply_batch("g1", rest.entries, ids[3], expected_cursor=ids[1]) == 2
+    await g2._call("SET", "cap:cursor:g1", ids[1])  # as after a restart that lost the last second
+    assert await g2.apply_batch("g1", [], ids[3], expected_cursor=ids[3]) == -1
+    assert await g2.cursor("g1") == ids[1]  # untouched: the replicator resends from here
+
+
 async def test_capped_log_reports_a_gap(redis_server_factory: Any) -> None:
     server = redis_server_factory("capped")
     node = RedisNode("g1", server.url, max_log_len=10)

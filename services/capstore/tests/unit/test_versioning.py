@@ -63,3 +63,12 @@ def test_logical_overflow_borrows_next_millisecond() -> None:
     clock = HybridClock("g1", wall_ms=lambda: 1000)
     clock.observe(Version(1000, 10**8 - 1, "g2"))
     assert clock.now() == Version(1001, 0, "g1")
+
+
+def test_now_encoded_is_the_encoding_of_the_next_version() -> None:
+    ticks = iter([5_000, 5_000, 4_000, 6_000])
+    clock = HybridClock("g1", wall_ms=lambda: next(ticks))
+    fast = [clock.now_encoded(), clock.now_encoded(), clock.now_encoded(), clock.now_encoded()]
+    assert fast == ["0000000005000.00000000.g1", "0000000005000.00000001.g1",
+                    "0000000005000.00000002.g1", "0000000006000.00000000.g1"]  # fmt: skip
+    assert [Version.decode(text).encode() for text in fast] == fast

@@ -35,8 +35,17 @@ class MetricsMiddleware:
         self.metrics = metrics
         self.resolve_route = resolve_route
         # Labelled children are looked up once per label set: labels() is the costly part.
-        self._counters: dict[tuple[str, str, str], Any] = {}
-        self._histograms: dict[tuple[str, str], Any] = {}
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _children_for(self, endpoint: str, method: str, status: int) -> tuple[Any, Any]:
+        key = (endpoint, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.metrics.requests_total.labels(endpoint, method, str(status)),
+                self.metrics.request_duration.labels(endpoint, method),
+            )
+        return children
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,26 +60,22 @@ class MetricsMiddleware:
             if recorded:
                 return
             recorded = True
-            endpoint = self.resolve_route(scope) or UNMATCHED
-            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            key = (endpoint, method, str(status))
-            counter = self._counters.get(key)
-            if counter is None:
-                counter = self._counters[key] = self.metrics.requests_total.labels(*key)
-            histogram = self._histograms.get(key[:2])
-            if histogram is None:
-                histogram = self._histograms[key[:2]] = self.metrics.request_duration.labels(endpoint, method)
+            method = scope["method"]
+            counter, histogram = self._children_for(
+                self.resolve_route(scope) or UNMATCHED, method if method in _METHODS else "OTHER", status
+            )
             counter.inc()
             histogram.observe(time.perf_counter() - started)
 
         async def send_and_record(message: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.start":
                 status = int(message["status"])
             await send(message)
             # Count at the last byte: the client may already send its next request while the
             # framework is still tidying up (Django closes the response in a thread).
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
+            if kind == "http.response.body" and not message.get("more_body", False):
                 record()
 
         try:

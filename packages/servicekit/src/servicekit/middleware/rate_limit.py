@@ -11,23 +11,23 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from limits import RateLimitItem, parse_many
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 
-from servicekit.asgi import ASGIApp, Message, Receive, Scope, Send, send_json
+from servicekit.asgi import ASGIApp, Receive, Scope, Send, send_json, with_response_headers
 from servicekit.clientip import TrustedProxies
 from servicekit.logs import get_logger
 from servicekit.metrics import ServiceMetrics
+from servicekit.middleware.local_window import LocalSlidingWindow
 
 __all__ = ["RateLimitMiddleware", "RateLimiter"]
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     allowed: bool
     limit: RateLimitItem
     remaining: int
@@ -35,24 +35,38 @@ class Verdict:
 
 
 class RateLimiter:
-    """Checks and counts one hit against every configured limit for a key."""
+    """Checks and counts one hit against every configured limit for a key.
+
+    Memory storage takes an in-process fast path (`local`, synchronous, same sliding-window
+    arithmetic as `limits`); shared storage (Redis) goes through the `limits` library.
+    """
 
     def __init__(self, limits: Sequence[str], storage_url: str = "memory://", *, timeout: float = 0.25) -> None:
         self.items: list[RateLimitItem] = [item for spec in limits for item in parse_many(spec)]
         if not self.items:
             raise ValueError("no rate limits configured")
+        self.local: LocalSlidingWindow | None = None
+        if storage_url in ("memory://", "async+memory://"):
+            self.local = LocalSlidingWindow(self.items)
+            return
         options: dict[str, float | str | bool] = {}
         if storage_url.startswith("async+redis"):
             # redis-py, short timeouts (a dead Redis must cost milliseconds), errors as StorageError.
             options = {"implementation": "redispy", "wrap_exceptions": True,
                        "socket_timeout": timeout, "socket_connect_timeout": timeout}  # fmt: skip
-        elif storage_url == "memory://":
-            storage_url = "async+memory://"
         self.storage = storage_from_string(storage_url, **options)
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)  # type: ignore[arg-type]
 
+    def hit_local(self, key: str) -> Verdict:
+        """The in-process verdict (memory storage only: `local` is set)."""
+        assert self.local is not None
+        allowed, position, remaining, reset_at = self.local.hit(key)
+        return Verdict(allowed, self.items[position], remaining, reset_at)
+
     async def hit(self, key: str) -> Verdict:
         """Count one request for `key`; the verdict of the tightest (or the first exceeded) limit."""
+        if self.local is not None:
+            return self.hit_local(key)
         tightest: Verdict | None = None
         for item in self.items:
             allowed = await self.strategy.hit(item, key)
@@ -100,8 +114,10 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
+        limiter = self.limiter
         try:
-            verdict = await self.limiter.hit(self.proxies.client_ip(scope))
+            client = self.proxies.client_ip(scope)
+            verdict = limiter.hit_local(client) if limiter.local is not None else await limiter.hit(client)
         except (StorageError, ConnectionError, TimeoutError, OSError) as error:
             if self.metrics is not None:
                 self.metrics.rate_limit_storage_errors_total.inc()
@@ -121,10 +137,4 @@ class RateLimitMiddleware:
                 [*headers, (b"retry-after", str(retry_after).encode())],
             )
             return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *headers]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, with_response_headers(scope, send, headers))

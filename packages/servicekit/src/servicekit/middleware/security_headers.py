@@ -7,10 +7,10 @@ widen its own CSP; the `Server` header is always removed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
-from servicekit.asgi import ASGIApp, Message, Receive, Scope, Send
+from servicekit.asgi import RESPONSE_HEADERS, ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["PRESETS", "SecurityHeadersMiddleware"]
 
@@ -70,13 +70,34 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Inner layers (request id, rate limit) add their headers to this list instead of each
+        # wrapping `send` (see servicekit.asgi.with_response_headers).
+        collected: list[tuple[bytes, bytes]] = []
+        scope[RESPONSE_HEADERS] = collected
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
-                present = {k.lower() for k, _ in headers}
-                headers.extend((k, v) for k, v in self._headers if k not in present)
-                message["headers"] = headers
+                message["headers"] = self._merge(message.get("headers", ()), collected)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    def _merge(
+        self, headers: Iterable[tuple[bytes, bytes]], collected: list[tuple[bytes, bytes]]
+    ) -> list[tuple[bytes, bytes]]:
+        merged = []
+        names = self._names
+        overridden: set[bytes] | None = None
+        for header in headers:
+            name = header[0].lower()
+            if name == b"server":
+                continue
+            if name in names:
+                overridden = {name} if overridden is None else overridden | {name}
+            merged.append(header)
+        merged.extend(collected)
+        if overridden is None:
+            merged.extend(self._headers)  # the common case: the app set none of ours
+        else:
+            merged.extend(header for header in self._headers if header[0] not in overridden)
+        return merged
