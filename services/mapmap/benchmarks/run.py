@@ -16,8 +16,14 @@ MapMap / MapProxy. Scenarios (wrk -c16 unless noted):
 - memory: MapMap's workers filled with --fill new tiles each (CACHE_SIZE=10000), then the hot set and
   cold misses served; peak RSS per worker and for the instance (psutil), against the 512 MiB limit.
 
-    uv run python services/mapmap/benchmarks/run.py            # full: ~4-5 minutes
-    uv run python services/mapmap/benchmarks/run.py --quick    # sanity run: ~1 minute
+MapMap+redis (`CACHE_BACKEND=redis` on a local redis-server without persistence, single-flight across
+workers) runs the hot tile and herd scenarios as an extra column. The memory scenario is also
+run for the shared caches: `CACHE_BACKEND=mbtiles` (a separate instance started for it) and redis, each
+filled with --shared-fill distinct tiles through the instance (counted in the MBTiles files with sqlite3,
+in Redis with SCAN), then loaded; redis-server's own peak RSS is reported separately.
+
+    uv run python services/mapmap/benchmarks/run.py            # full: ~5-6 minutes
+    uv run python services/mapmap/benchmarks/run.py --quick    # sanity run: ~2 minutes
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import collections
 import json
 import os
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -40,7 +47,8 @@ from pathlib import Path
 
 import httpx
 import psutil
-from servicekit.local import free_port, wait_for_port
+import redis
+from servicekit.local import RedisServer, free_port, wait_for_port
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".mapproxy-venv"
@@ -334,17 +342,24 @@ class Bench:
             target.add("upstream down p50 ms", statistics.median(ms for _, ms in answers))
             target.add("upstream down p99 ms", p99([ms for _, ms in answers]))
 
-    def memory(self, target: Target, fill: int) -> dict[str, float]:
-        """Fill every worker's cache with `fill` new tiles, serve the load, report peak RSS."""
+    def worker_cache_size(self, target: Target) -> int:
+        """The smallest per-worker memory cache seen over 24 /health answers (spread over the workers)."""
+        return min(httpx.get(target.base + "/health", timeout=10).json()["cache_size"] for _ in range(24))
+
+    def memory(self, target: Target, fill: int, held: Callable[[], int] | None = None) -> dict[str, float]:
+        """Fill the cache with `fill` new tiles, serve the load, report peak RSS.
+
+        `held` counts the tiles the cache holds; by default the smallest worker's memory cache.
+        """
+        count = held or (lambda: self.worker_cache_size(target))
         with RssSampler(target.process.pid) as sampler:
             deadline = time.monotonic() + 120
-            sizes: set[int] = {0}
+            size = 0
             while time.monotonic() < deadline:
                 script = lua_unique(self.work / "fill.lua", target.path("demo", 16, "%d", "%d"), self.unique_start())
                 wrk(target.base + "/", 4, script)
-                before = min(sizes)
-                sizes = {httpx.get(target.base + "/health", timeout=10).json()["cache_size"] for _ in range(24)}
-                if min(sizes) >= fill or min(sizes) == before:  # full, or held at its byte budget
+                before, size = size, count()
+                if size >= fill or size == before:  # full, or held at its byte budget
                     break
             hot = lua_cycle(self.work / "mem-set.lua", [target.path("demo", z, x, y) for z, x, y in HOT_SET])
             wrk(target.base + "/", max(2.0, self.seconds), hot)
@@ -352,10 +367,32 @@ class Bench:
             wrk(target.base + "/", max(2.0, self.seconds), cold)
         workers = [sampler.peaks.get(pid, 0) for pid in target.worker_pids()]
         return {
-            "cache sizes seen": min(sizes) if sizes else 0,
+            "cache sizes seen": size,
+            "tiles after the load": count(),
             "peak worker RSS MiB": max(workers) / 2**20,
             "peak instance PSS MiB": sampler.peak_pss / 2**20,
         }
+
+
+def mbtiles_tiles(directory: Path) -> int:
+    """Rows of the `tiles` tables of every MBTiles file in `directory` (read-only; the workers keep writing)."""
+    total = 0
+    for path in sorted(directory.glob("*.mbtiles")):
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            total += connection.execute("SELECT count(*) FROM tiles").fetchone()[0]
+        finally:
+            connection.close()
+    return total
+
+
+def redis_tiles(url: str) -> int:
+    """Tile entries of MapMap's Redis cache (keys `mapmap:tiles:t:*`)."""
+    client = redis.Redis.from_url(url)
+    try:
+        return sum(1 for _ in client.scan_iter(match="mapmap:tiles:t:*", count=1000))
+    finally:
+        client.close()
 
 
 def start(command: list[str], port: int, **kwargs: object) -> subprocess.Popen[bytes]:
@@ -365,14 +402,18 @@ def start(command: list[str], port: int, **kwargs: object) -> subprocess.Popen[b
 
 
 def print_table(targets: list[Target]) -> None:
-    ours, theirs, bare = targets[0], targets[-1], next((t for t in targets if t.name == "MapMap bare"), None)
-    print(f"\n{'median of rounds':36} {'MapMap':>9} {'MapProxy':>9} {'ratio':>6} {'bare':>9}")
+    """MapMap, MapProxy and their ratio, then one column per other MapMap variant (blank where not run)."""
+    ours, theirs, extras = targets[0], targets[-1], targets[1:-1]
+    headers = "".join(f" {t.name.removeprefix('MapMap').strip():>9}" for t in extras)
+    print(f"\n{'median of rounds':36} {'MapMap':>9} {'MapProxy':>9} {'ratio':>6}{headers}")
     for key, values in ours.results.items():
         mine = statistics.median(values)
         other = statistics.median(theirs.results[key]) if key in theirs.results else float("nan")
         ratio = mine / other if other else float("nan")
-        bare_text = f"{statistics.median(bare.results[key]):9.1f}" if bare and key in bare.results else ""
-        print(f"{key:36} {mine:9.1f} {other:9.1f} {ratio:6.2f} {bare_text}")
+        columns = "".join(
+            f" {statistics.median(t.results[key]):9.1f}" if key in t.results else f" {'':9}" for t in extras
+        )
+        print(f"{key:36} {mine:9.1f} {other:9.1f} {ratio:6.2f}{columns}")
     for target in (ours, theirs):
         print(f"upstream down status codes, {target.name}: {dict(sorted(target.statuses.items()))}")
 
@@ -383,14 +424,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--fill", type=int, default=10_000, help="tiles per worker for the memory scenario")
+    parser.add_argument(
+        "--shared-fill", type=int, default=10_000, help="tiles per instance for the mbtiles and redis memory scenario"
+    )
     parser.add_argument("--quick", action="store_true", help="sanity run: 2 s per load, 1 round, 1000-tile fill")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare-app (no middleware) variant")
+    parser.add_argument("--no-redis", action="store_true", help="skip the CACHE_BACKEND=redis variant")
+    parser.add_argument("--no-mbtiles", action="store_true", help="skip the CACHE_BACKEND=mbtiles memory scenario")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds, args.fill = 2, 1, 1000
     work = Path(tempfile.mkdtemp(prefix="mapmap-bench-"))
     up_port, down_port = free_port(), free_port()  # nothing ever listens on down_port
     procs: list[subprocess.Popen[bytes]] = []
+    redis_server: RedisServer | None = None
     try:
         procs.append(start([sys.executable, str(HERE / "tile_upstream.py"), "--port", str(up_port)], up_port))
         bench = Bench(work, up_port, args.seconds)
@@ -422,6 +469,16 @@ def main() -> None:
             procs.append(process)
             scenarios = ("hot tile", "hot set (64)", "cold misses", "herd")
             targets.append(Target("MapMap bare", bare_port, "/tiles/{layer}/{z}/{x}/{y}.png", process, scenarios))
+        if not args.no_redis:
+            redis_server = RedisServer(work / "redis").start()  # no RDB, no AOF: a pure cache
+            redis_port = free_port()
+            (work / "prom-redis").mkdir()
+            redis_env = {**env, "CACHE_BACKEND": "redis", "CACHE_REDIS_URL": redis_server.url,
+                         "PROMETHEUS_MULTIPROC_DIR": str(work / "prom-redis")}  # fmt: skip
+            process = start([*serve, "--port", str(redis_port)], redis_port, env=redis_env, cwd=work)
+            procs.append(process)
+            scenarios = ("hot tile", "herd")
+            targets.append(Target("MapMap+redis", redis_port, "/tiles/{layer}/{z}/{x}/{y}.png", process, scenarios))
         gunicorn = ensure_mapproxy()
         config = work / "mapproxy.yaml"
         rest = f"{bench.upstream}/wmts/rest/{{layer}}/default/WebMercatorQuad/%(z)s/%(y)s/%(x)s.png"
@@ -451,6 +508,23 @@ def main() -> None:
             f"MiB, peak instance PSS {memory['peak instance PSS MiB']:.0f} MiB (limit {MEMORY_LIMIT_MIB} MiB); "
             f"MapProxy instance PSS {mapproxy_pss / 2**20:.0f} MiB (file cache on disk)"
         )
+        if not args.no_mbtiles:
+            cache_dir, mbtiles_port = work / "mbtiles-cache", free_port()
+            (work / "prom-mbtiles").mkdir()
+            mbtiles_env = {**env, "CACHE_BACKEND": "mbtiles", "CACHE_PATH": str(cache_dir),
+                           "PROMETHEUS_MULTIPROC_DIR": str(work / "prom-mbtiles")}  # fmt: skip
+            process = start([*serve, "--port", str(mbtiles_port)], mbtiles_port, env=mbtiles_env, cwd=work)
+            procs.append(process)
+            mbtiles = Target("MapMap+mbtiles", mbtiles_port, "/tiles/{layer}/{z}/{x}/{y}.png", process, ())
+            bench.warm(mbtiles)
+            print_shared_memory(mbtiles, bench.memory(mbtiles, args.shared_fill, lambda: mbtiles_tiles(cache_dir)))
+            process.terminate()  # its workers' memory is not the other scenarios' business
+        if redis_server is not None and redis_server.process is not None:
+            url, redis_target = redis_server.url, next(t for t in targets if t.name == "MapMap+redis")
+            with RssSampler(redis_server.process.pid) as redis_sampler:
+                memory = bench.memory(redis_target, args.shared_fill, lambda: redis_tiles(url))
+            redis_rss = max(redis_sampler.peaks.values(), default=0) / 2**20
+            print_shared_memory(redis_target, memory, f"; redis-server peak RSS {redis_rss:.0f} MiB (separate)")
     finally:
         for process in reversed(procs):
             process.terminate()
@@ -459,6 +533,18 @@ def main() -> None:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if redis_server is not None:
+            redis_server.stop()
+
+
+def print_shared_memory(target: Target, memory: dict[str, float], extra: str = "") -> None:
+    print(
+        f"memory, {target.name} instance filled to {memory['cache sizes seen']:.0f} tiles, then loaded "
+        f"(holding {memory['tiles after the load']:.0f}): "
+        f"peak worker RSS {memory['peak worker RSS MiB']:.0f} MiB, peak instance PSS "
+        f"{memory['peak instance PSS MiB']:.0f} MiB (limit {MEMORY_LIMIT_MIB} MiB){extra}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
