@@ -216,6 +216,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         shared = settings.CACHE_BACKEND != "memory"  # other replicas change it: count it now and then
         refresher = asyncio.create_task(_refresh_size(service)) if shared else None
+        if service.shared_flight is not None:
+            await service.shared_flight.start()
         _freeze_startup_heap()
         yield
         if refresher is not None:

@@ -82,6 +82,10 @@ class RedisFlight:
         self._release = client.register_script(_RELEASE_AND_ANNOUNCE)
         self._listener = _Listener(subscriber, f"{prefix}:done:*".encode())
 
+    async def start(self) -> None:
+        """Subscribe now (at start-up), so the first herd does not wait for the subscription."""
+        await self._listener.start()
+
     async def aclose(self) -> None:
         await self._listener.aclose()
 
