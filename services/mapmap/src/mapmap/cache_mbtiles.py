@@ -174,10 +174,25 @@ class MBTilesCache:
                 self._ready.add(name)
         return connection
 
+    def _switch_to_wal(self, connection: sqlite3.Connection) -> None:
+        """WAL is a property of the file: the first worker to get here switches it, the others see it set.
+
+        The switch needs an exclusive lock, and SQLite answers "database is locked" at once (without its
+        busy handler) while another worker is creating the same file: retry until busy_timeout.
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    connection.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
+
     def _create(self, connection: sqlite3.Connection, schema: str, tileset: TilesetKey | None) -> None:
-        # WAL is a property of the file: the first worker to get here switches it, the others see it set
-        if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            connection.execute("PRAGMA journal_mode = WAL")
+        self._switch_to_wal(connection)
         with _write(connection):
             for statement in _statements(schema):  # not executescript(): it would COMMIT our transaction
                 connection.execute(statement)
