@@ -16,7 +16,12 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from capstore.errors import CPReadUnavailable, CPWriteRefused, WriteOutcome
+
+if TYPE_CHECKING:
+    from capstore.cp import CPCoordinator, CPWriteAck
 
 __all__ = [
     "EventKind",
@@ -31,6 +36,8 @@ __all__ = [
     "events_to_operations",
     "read_jepsen_etcd_log",
     "read_jepsen_kv_log",
+    "recorded_cp_read",
+    "recorded_cp_write",
 ]
 
 
@@ -249,3 +256,30 @@ def read_jepsen_kv_log(path: Path) -> list[HistoryEvent]:
     for process, (call_id, _) in open_calls.items():
         events.append(HistoryEvent(process, EventKind.RETURN, None, call_id))
     return events
+
+
+async def recorded_cp_write(
+    recorder: HistoryRecorder, process: Hashable, coordinator: CPCoordinator, key: str, value: str
+) -> tuple[str, CPWriteAck | None]:
+    """A CP write recorded as Jepsen records it: refused-not-applied is a failure, refused-unknown may
+    still take effect. Returns an outcome label (for tallies) and the ack when it succeeded."""
+    op = recorder.invoke(process, KVInput("put", key, value))
+    try:
+        ack = await coordinator.write(key, value)
+    except CPWriteRefused as refused:
+        (op.fail if refused.outcome is WriteOutcome.NOT_APPLIED else op.unknown)()
+        return f"write {refused.outcome.value}", None
+    op.ok()
+    return "write ok", ack
+
+
+async def recorded_cp_read(recorder: HistoryRecorder, process: Hashable, coordinator: CPCoordinator, key: str) -> str:
+    """A CP read recorded in the history; an unavailable primary is a failed read (no effect)."""
+    op = recorder.invoke(process, KVInput("get", key))
+    try:
+        result = await coordinator.read(key)
+    except CPReadUnavailable:
+        op.fail()
+        return "read unavailable"
+    op.ok(result.value)
+    return "read ok"

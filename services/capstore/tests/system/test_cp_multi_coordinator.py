@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 from capstore.cp import CPCoordinator
-from capstore.errors import CPReadUnavailable, CPWriteRefused, WriteOutcome
 from capstore.faults import FaultProxy
-from capstore.history import HistoryRecorder, KVInput
+from capstore.history import HistoryRecorder, recorded_cp_read, recorded_cp_write
 from capstore.linearizability import CheckVerdict, KVModel, check_operations
 from capstore.node import RedisNode
 from capstore.versioning import HybridClock
@@ -52,25 +51,10 @@ async def test_two_cp_coordinators_under_faults_stay_linearizable(redis_server_f
             if rng.random() < 0.5:
                 value = f"p{process}-{sequence}"
                 sequence += 1
-                op = recorder.invoke(process, KVInput("put", key, value))
-                try:
-                    await coordinator.write(key, value)
-                except CPWriteRefused as refused:
-                    outcomes[f"write {refused.outcome.value}"] += 1
-                    (op.fail if refused.outcome is WriteOutcome.NOT_APPLIED else op.unknown)()
-                else:
-                    outcomes[f"write ok cp{process // 10}"] += 1
-                    op.ok()
+                label, ack = await recorded_cp_write(recorder, process, coordinator, key, value)
+                outcomes[f"{label} cp{process // 10}" if ack is not None else label] += 1
             else:
-                op = recorder.invoke(process, KVInput("get", key))
-                try:
-                    result = await coordinator.read(key)
-                except CPReadUnavailable:
-                    outcomes["read unavailable"] += 1
-                    op.fail()
-                else:
-                    outcomes["read ok"] += 1
-                    op.ok(result.value)
+                outcomes[await recorded_cp_read(recorder, process, coordinator, key)] += 1
             await asyncio.sleep(rng.uniform(0.0, 0.004))
 
     async def nemesis() -> None:

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 from capstore.cp import CPCoordinator
-from capstore.errors import CPReadUnavailable, CPWriteRefused, WriteOutcome
 from capstore.faults import FaultProxy
-from capstore.history import HistoryRecorder, KVInput
+from capstore.history import HistoryRecorder, recorded_cp_read, recorded_cp_write
 from capstore.linearizability import CheckVerdict, KVModel, check_operations
 from capstore.node import RedisNode
 from capstore.versioning import HybridClock
@@ -45,26 +44,12 @@ async def test_cp_is_linearizable_and_loses_no_acknowledged_write(redis_server_f
             if rng.random() < 0.5:
                 value = f"c{cid}-{sequence}"
                 sequence += 1
-                op = recorder.invoke(cid, KVInput("put", key, value))
-                try:
-                    ack = await coordinator.write(key, value)
-                except CPWriteRefused as refused:
-                    outcomes[f"write {refused.outcome.value}"] += 1
-                    (op.fail if refused.outcome is WriteOutcome.NOT_APPLIED else op.unknown)()
-                else:
-                    outcomes["write ok"] += 1
-                    op.ok()
+                label, ack = await recorded_cp_write(recorder, cid, coordinator, key, value)
+                outcomes[label] += 1
+                if ack is not None:
                     acked[key].append((ack.version, value))
             else:
-                op = recorder.invoke(cid, KVInput("get", key))
-                try:
-                    result = await coordinator.read(key)
-                except CPReadUnavailable:
-                    outcomes["read unavailable"] += 1
-                    op.fail()
-                else:
-                    outcomes["read ok"] += 1
-                    op.ok(result.value)
+                outcomes[await recorded_cp_read(recorder, cid, coordinator, key)] += 1
             await asyncio.sleep(rng.uniform(0.001, 0.006))
 
     async def restart(index: int) -> None:
