@@ -259,7 +259,7 @@ def read_jepsen_kv_log(path: Path) -> list[HistoryEvent]:
 
 
 async def recorded_cp_write(
-    recorder: HistoryRecorder, process: Hashable, coordinator: CPCoordinator, key: str, value: str
+    recorder: HistoryRecorder, process: int, coordinator: CPCoordinator, key: str, value: str
 ) -> tuple[str, CPWriteAck | None]:
     """A CP write recorded as Jepsen records it: refused-not-applied is a failure, refused-unknown may
     still take effect. Returns an outcome label (for tallies) and the ack when it succeeded."""
@@ -273,7 +273,7 @@ async def recorded_cp_write(
     return "write ok", ack
 
 
-async def recorded_cp_read(recorder: HistoryRecorder, process: Hashable, coordinator: CPCoordinator, key: str) -> str:
+async def recorded_cp_read(recorder: HistoryRecorder, process: int, coordinator: CPCoordinator, key: str) -> str:
     """A CP read recorded in the history; an unavailable primary is a failed read (no effect)."""
     op = recorder.invoke(process, KVInput("get", key))
     try:
