@@ -115,6 +115,8 @@ def configure_logging(
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
+        logger.disabled = False  # a server's dictConfig may have disabled it
+        logger.setLevel(logging.NOTSET)  # follow the root's LOG_LEVEL
     # The access-log middleware logs requests; uvicorn's own access log would double them.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 

@@ -153,6 +153,25 @@ async def test_inner_headers_reach_the_response_with_and_without_the_collecting_
     assert b"content-security-policy" in names
 
 
+async def test_api_preset_keeps_document_only_headers_for_html_pages() -> None:
+    async def page(scope: Scope, receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    json_headers = dict(await _call(SecurityHeadersMiddleware(_app)))
+    html_headers = dict(await _call(SecurityHeadersMiddleware(page)))
+    for name in (b"permissions-policy", b"cross-origin-opener-policy"):
+        assert name not in json_headers  # no effect outside a document: not sent with JSON
+        assert name in html_headers
+    for headers in (json_headers, html_headers):
+        assert headers[b"x-content-type-options"] == b"nosniff"
+        assert headers[b"strict-transport-security"].startswith(b"max-age=")
+    overridden = SecurityHeadersMiddleware(page, overrides={"permissions-policy": "camera=(self)"})
+    names = [name for name, _ in await _call(overridden)]
+    assert names.count(b"permissions-policy") == 1
+
+
 class RecordingTransport:
     def __init__(self) -> None:
         self.writes: list[bytes] = []

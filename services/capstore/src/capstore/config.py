@@ -57,6 +57,9 @@ class Settings(ServiceSettings):
     heal); a probe costs one caller at most NETWORK_TIMEOUT_SEC."""
     SESSION_WAIT_MS: float = Field(default=200.0, ge=0, le=10_000)
     ANTI_ENTROPY_INTERVAL_SEC: float = Field(default=1.0, gt=0)
+    REPLICATION_LINGER_MS: float = Field(default=5.0, ge=0, le=1000)
+    """AP: after shipping a short batch, a replicator waits this long for more entries (fewer, larger
+    batches under load; adds at most this much replication lag). 0 ships every entry at once."""
     TOMBSTONE_GRACE_SEC: float = Field(default=3600.0, gt=0)
     """AP: a delete's tombstone is collected once it is this old and every node has applied it
     (ADR 0100 addendum); keep it well above the clock skew between app hosts and any partition."""

@@ -22,6 +22,7 @@ from redis.backoff import NoBackoff
 from capstore.breaker import Breaker, NullBreaker
 from capstore.errors import CapstoreError, NodeError, NodeTimeout, NodeUnavailable
 from capstore.records import Record, bucket_of
+from capstore.resp import PipelinedConnection, RespError, RespTarget
 from capstore.scripts import ACK, APPLY_BATCH, BUCKET_VERSIONS, COLLECT_TOMBSTONES, READ, WRITE
 from capstore.versioning import validate_node_id
 
@@ -126,12 +127,22 @@ class RedisNode:
                 ("collect", COLLECT_TOMBSTONES),
             ]
         }
+        target = RespTarget.from_url(url)
+        self._pipelined = (
+            PipelinedConnection(target, connect_timeout_s=timeout_s, client_name=f"capstore-{self.node_id}")
+            if target is not None
+            else None
+        )
+        """Short commands share one pipelined connection; blocking ones (and TLS or unix-socket
+        URLs, which it does not speak) use the redis-py pool."""
         self._waitaof: bool | None = None
 
     def __repr__(self) -> str:
         return f"RedisNode({self.node_id!r}, {self.url!r})"
 
     async def close(self) -> None:
+        if self._pipelined is not None:
+            self._pipelined.close()
         await self._pool.disconnect()
 
     # -- transport --------------------------------------------------------------------------------
@@ -177,7 +188,10 @@ class RedisNode:
 
     async def _run_once(self, commands: Sequence[Sequence[Any]], read_timeout_s: float | None = None) -> list[Any]:
         """Send commands on one connection (pipelined) and return their replies; error replies are
-        returned as `ResponseError` instances so callers can handle NOSCRIPT and missing keys."""
+        returned as `ResponseError` instances so callers can handle NOSCRIPT and missing keys.
+        `read_timeout_s` marks a blocking command: it gets a pooled connection of its own."""
+        if read_timeout_s is None and self._pipelined is not None:
+            return await self._run_pipelined(commands)
         sent = False
         connection: AbstractConnection | None = None
         timeout = self.timeout_s if read_timeout_s is None else read_timeout_s
@@ -215,6 +229,20 @@ class RedisNode:
         finally:
             if connection is not None:
                 await self._pool.release(connection)
+
+    async def _run_pipelined(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        assert self._pipelined is not None
+        try:
+            replies = await self._pipelined.execute(commands, self.timeout_s)
+        except RespError as error:
+            if isinstance(error, TimeoutError):
+                message = f"no reply within {self.timeout_s}s"
+                raise NodeTimeout(self.node_id, message, maybe_applied=error.sent) from error
+            raise NodeUnavailable(self.node_id, f"connection failed: {error}", maybe_applied=error.sent) from error
+        for reply in replies:
+            if isinstance(reply, redis_errors.BusyLoadingError):  # rejected before running
+                raise NodeUnavailable(self.node_id, "node is loading its dataset", maybe_applied=False)
+        return replies
 
     def _refusal(self, reply: Any) -> None:
         """Replies that mean the node refused to run the command (full, read-only)."""
@@ -288,7 +316,9 @@ class RedisNode:
         if self._waitaof is None:
             self._waitaof = await self.server_version() >= (7, 2)
         if self._waitaof:
-            local = await self._call("WAITAOF", 1, 0, int(self.timeout_s * 1000))
+            local = await self._through_breaker(
+                lambda: self._call_raw(("WAITAOF", 1, 0, int(self.timeout_s * 1000)), self.timeout_s)
+            )
             if int(local[0]) < 1:
                 raise NodeTimeout(self.node_id, "AOF fsync not confirmed in time", maybe_applied=True)
 

@@ -140,6 +140,7 @@ class Runtime:
                 max_staleness_ms=settings.MAX_STALENESS_MS,
                 session_wait_ms=settings.SESSION_WAIT_MS,
                 anti_entropy_interval_s=settings.ANTI_ENTROPY_INTERVAL_SEC,
+                replication_linger_ms=settings.REPLICATION_LINGER_MS,
                 tombstone_grace_s=settings.TOMBSTONE_GRACE_SEC,
                 events=self.telemetry.event,
             )

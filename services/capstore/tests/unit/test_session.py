@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import base64
+import hmac
+
 import pytest
 from capstore.errors import InvalidSessionToken
 from capstore.session import SessionSigner, SessionToken
@@ -39,3 +42,11 @@ def test_signed_garbage_payload_is_rejected_precisely() -> None:
 def test_short_secret_refused() -> None:
     with pytest.raises(ValueError, match="16 bytes"):
         SessionSigner("short")
+
+
+@pytest.mark.parametrize("secret", ["s" * 16, "a-secret-of-exactly-64-bytes-".ljust(64, "x"), "k" * 200])
+def test_signature_is_standard_hmac_sha256(secret: str) -> None:
+    signer = SessionSigner(secret)
+    payload, mac = signer.encode(SessionToken({"db_g1": "1-0"})).split(".")
+    expected = base64.urlsafe_b64encode(hmac.digest(secret.encode(), payload.encode(), "sha256")).rstrip(b"=")
+    assert mac == expected.decode()

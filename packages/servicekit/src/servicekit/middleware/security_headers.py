@@ -1,7 +1,8 @@
 """Security response headers with the OWASP Secure Headers Project's recommended values.
 
-Two presets: `api` (JSON/tiles: nothing may be framed or scripted) and `html` (server-rendered
-pages with same-origin scripts and styles). Headers the application already set win, so a page can
+Two presets: `api` (JSON/tiles: nothing may be framed or scripted; an HTML response among them
+still gets the document-only headers) and `html` (server-rendered pages with same-origin scripts and
+styles). Headers the application already set win, so a page can
 widen its own CSP; the `Server` header is always removed.
 """
 
@@ -20,6 +21,11 @@ _COMMON = {
     "x-frame-options": "DENY",
     "referrer-policy": "no-referrer",
     "x-permitted-cross-domain-policies": "none",
+}
+# Browsers apply these two to documents only (a permissions policy to the document and its frames,
+# COOP to top-level navigations), so the `api` preset leaves them off JSON and tiles, as the OWASP
+# REST Security Cheat Sheet does: each header costs every response its validation in the server.
+_DOCUMENT_ONLY = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": (
         "accelerometer=(), autoplay=(), camera=(), display-capture=(), encrypted-media=(), fullscreen=(), "
@@ -38,6 +44,7 @@ PRESETS: dict[str, dict[str, str]] = {
     },
     "html": {
         **_COMMON,
+        **_DOCUMENT_ONLY,
         "content-security-policy": (
             "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
             "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -64,7 +71,11 @@ class SecurityHeadersMiddleware:
             else:
                 values[name.lower()] = value
         self._headers = [(name.encode(), value.encode()) for name, value in values.items()]
-        self._names = {name for name, _ in self._headers}
+        # an HTML page served under the api preset still gets the document-only headers
+        self._document_headers = [
+            (name.encode(), value.encode()) for name, value in _DOCUMENT_ONLY.items() if name not in values
+        ]
+        self._names = {name for name, _ in self._headers} | {name for name, _ in self._document_headers}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,16 +99,19 @@ class SecurityHeadersMiddleware:
         merged = []
         names = self._names
         overridden: set[bytes] | None = None
+        ours = self._headers
         for header in headers:
             name = header[0].lower()
             if name == b"server":
                 continue
             if name in names:
                 overridden = {name} if overridden is None else overridden | {name}
+            elif name == b"content-type" and self._document_headers and header[1].startswith(b"text/html"):
+                ours = [*ours, *self._document_headers]
             merged.append(header)
         merged.extend(collected)
         if overridden is None:
-            merged.extend(self._headers)  # the common case: the app set none of ours
+            merged.extend(ours)  # the common case: the app set none of ours
         else:
-            merged.extend(header for header in self._headers if header[0] not in overridden)
+            merged.extend(header for header in ours if header[0] not in overridden)
         return merged

@@ -78,18 +78,36 @@ class CircuitBreaker:
 
     async def call(self, fn: Callable[[], Awaitable[T]]) -> T:
         """Run `fn` through the breaker; its exceptions propagate after being counted."""
+        storage = self.storage
+        if type(storage) is MemoryBreakerStorage and storage.state is self.state is BreakerState.CLOSED:
+            # The common case without a storage step per call (a hot path: one per Redis command in
+            # capstore): a closed in-process breaker lets the call through, and a success while it
+            # is still closed only clears the failure count, exactly as `on_success` would.
+            try:
+                result = await fn()
+            except BaseException as error:
+                await self._count(error)
+                raise
+            if storage.state is BreakerState.CLOSED:
+                storage.failures = 0
+            else:
+                await self.record_success()
+            return result
         await self.before_call()
         try:
             result = await fn()
         except BaseException as error:
-            # A cancelled trial counts as a failure, or a half-open breaker would wait forever for it.
-            if self.counts_as_failure(error) or not isinstance(error, Exception):
-                await self.record_failure()
-            else:
-                await self.record_success()
+            await self._count(error)
             raise
         await self.record_success()
         return result
+
+    async def _count(self, error: BaseException) -> None:
+        # A cancelled trial counts as a failure, or a half-open breaker would wait forever for it.
+        if self.counts_as_failure(error) or not isinstance(error, Exception):
+            await self.record_failure()
+        else:
+            await self.record_success()
 
     async def force_state(self, state: BreakerState) -> None:
         """Operator override (e.g. open a breaker by hand during maintenance)."""
