@@ -26,7 +26,25 @@ from servicekit.logs import configure_logging
 from servicekit.settings import ServiceSettings
 from servicekit.shutdown import request_shutdown
 
-__all__ = ["GracefulServer", "GracefulUvicornWorker", "load_factory", "serve"]
+__all__ = [
+    "WORKER_PROCESSES_ENV",
+    "GracefulServer",
+    "GracefulUvicornWorker",
+    "load_factory",
+    "serve",
+    "worker_processes",
+]
+
+WORKER_PROCESSES_ENV = "SERVICEKIT_WORKER_PROCESSES"
+
+
+def worker_processes() -> int:
+    """How many worker processes serve this app side by side (1 outside `serve`, e.g. in tests)."""
+    try:
+        return max(1, int(os.environ.get(WORKER_PROCESSES_ENV, "1")))
+    except ValueError:
+        return 1
+
 
 # access_log off: the access-log middleware writes one line per request already (uvicorn would
 # pay for a disabled logger call on every response).
@@ -142,6 +160,7 @@ def serve(
     bind_host = host or settings.HOST
     bind_port = port or settings.PORT
     if not production:
+        os.environ[WORKER_PROCESSES_ENV] = "1"
         config = uvicorn.Config(
             factory_path,
             factory=True,
@@ -154,9 +173,11 @@ def serve(
         GracefulServer(config).run()
         return
     _prepare_multiprocess_dir(settings)
+    workers = workers or settings.WORKERS
+    os.environ[WORKER_PROCESSES_ENV] = str(workers)  # inherited by the forked workers
     options = {
         "bind": f"{bind_host}:{bind_port}",
-        "workers": workers or settings.WORKERS,
+        "workers": workers,
         "worker_class": "servicekit.serving.GracefulUvicornWorker",
         "graceful_timeout": int(settings.GRACEFUL_TIMEOUT),
         "timeout": max(30, int(settings.GRACEFUL_TIMEOUT) + 10),

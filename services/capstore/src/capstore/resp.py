@@ -55,7 +55,7 @@ class ReplyTimeout(RespError, TimeoutError):
 
 
 # Error replies as redis-py types them, so callers handle both paths alike.
-_ERROR_PREFIXES: dict[str, type[redis_errors.ResponseError]] = {
+_ERROR_PREFIXES: dict[str, type[redis_errors.RedisError]] = {
     "NOSCRIPT": redis_errors.NoScriptError,
     "OOM": redis_errors.OutOfMemoryError,
     "READONLY": redis_errors.ReadOnlyError,
@@ -63,7 +63,7 @@ _ERROR_PREFIXES: dict[str, type[redis_errors.ResponseError]] = {
 }
 
 
-def _typed_error(error: hiredis.ReplyError) -> redis_errors.ResponseError:
+def _typed_error(error: hiredis.ReplyError) -> redis_errors.RedisError:
     message = str(error)
     prefix = message.split(" ", 1)[0]
     return _ERROR_PREFIXES.get(prefix, redis_errors.ResponseError)(message)

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import logging
 import math
+import os
 import re
 import secrets
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from email.utils import formatdate, parsedate_to_datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from servicekit import Health, ReadinessCheck, ServiceMetrics, envelope, metrics_for
 from servicekit.asgi import ASGIApp
 from servicekit.resilience import BreakerMetrics, Cache, CircuitBreaker, MemoryCache, RedisCache
+from servicekit.serving import worker_processes
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mapmap.config import DEMO_HOST, DEMO_PREFIX, Settings, admin_token_check, load_endpoints
@@ -158,7 +163,29 @@ def build_service(settings: Settings, metrics: ServiceMetrics | None = None) -> 
             redis_client, subscriber, lease=settings.CACHE_LOCK_TTL, wait_timeout=settings.CACHE_LOCK_WAIT,
             on_waiting=service.count_coalesced, on_redis_error=lambda: service.count_cache_error("flight"),
         )  # fmt: skip
+    elif settings.CACHE_LOCAL_FLIGHT == "on" or (settings.CACHE_LOCAL_FLIGHT == "auto" and worker_processes() > 1):
+        from mapmap.local_flight import LocalFlight
+
+        try:
+            service.local_flight = LocalFlight(
+                flight_directory(settings), wait_timeout=settings.CACHE_LOCK_WAIT, on_waiting=service.count_coalesced
+            )
+        except OSError as error:  # each worker still coalesces its own requests
+            logging.getLogger("mapmap").warning("cross-worker single-flight off: %s", error)
+        service.keep_adopted = settings.CACHE_BACKEND == "memory"  # MBTiles files are shared already
     return service, redis_client
+
+
+def flight_directory(settings: Settings) -> Path:
+    """Where this instance's workers meet: per user, gunicorn master and upstream configuration, so
+    two instances on one host never adopt each other's tiles."""
+    if settings.CACHE_LOCK_DIR is not None:
+        return settings.CACHE_LOCK_DIR
+    shm = Path("/dev/shm")  # noqa: S108 - LocalFlight refuses a directory it does not own alone
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    config = f"{settings.UPSTREAMS_FILE}|{settings.DEMO_UPSTREAM}|{settings.CACHE_BACKEND}|{settings.CACHE_PATH}"
+    digest = hashlib.sha256(config.encode()).hexdigest()[:12]
+    return base / f"mapmap-flight-{os.getuid()}-{os.getppid()}-{digest}"
 
 
 def _cache_control(settings: Settings, tile: Tile) -> str:

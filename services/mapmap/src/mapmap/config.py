@@ -103,6 +103,16 @@ class Settings(ServiceSettings):
         default=5.0, gt=0, description="Redis single-flight lease; a dead leader's waiters take over after it"
     )
     CACHE_LOCK_WAIT: float = Field(default=30.0, gt=0, description="longest wait on another worker's fetch")
+    CACHE_LOCAL_FLIGHT: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="single-flight across processes without Redis (memory/mbtiles): auto = when served by "
+        "several workers; on = always (e.g. instances sharing an MBTiles directory and CACHE_LOCK_DIR)",
+    )
+    CACHE_LOCK_DIR: Path | None = Field(
+        default=None,
+        description="memory/mbtiles caches with several workers: where they meet for single-flight "
+        "(default: a directory per instance under /dev/shm, else the temp dir)",
+    )
     CACHE_PATH: Path = Field(default=Path(".data/mapmap-tiles"), description="directory of the MBTiles cache files")
     CACHE_CONTROL_MAX_AGE: int = Field(default=3600, ge=0)
     CACHE_CONTROL_S_MAXAGE: int = Field(default=86_400, ge=0)

@@ -23,15 +23,8 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 from servicekit import get_logger
 
-from mapmap.errors import (
-    BadUpstreamResponse,
-    CapabilitiesError,
-    MapMapError,
-    UnsafeURLError,
-    UpstreamError,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-)
+from mapmap.errors import MapMapError, UpstreamTimeout
+from mapmap.flight_outcome import describe_error, rebuild_error
 
 __all__ = ["RedisFlight"]
 
@@ -51,9 +44,6 @@ _RELEASE_AND_ANNOUNCE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
 return redis.call('publish', KEYS[2], ARGV[2])
 """
-_ERRORS: dict[str, type[MapMapError]] = {
-    cls.code: cls for cls in (UpstreamError, BadUpstreamResponse, UpstreamTimeout, CapabilitiesError, UnsafeURLError)
-}
 _REDIS_ERRORS = (RedisError, OSError)
 _ACQUIRED = -100  # PTTL itself answers -1 (no expiry) and -2 (gone)
 
@@ -127,7 +117,7 @@ class RedisFlight:
                     continue  # the lease ran out (or was renewed): take over or wait again
                 outcome = json.loads(message)
                 if "error" in outcome:
-                    raise _rebuild(outcome)
+                    raise rebuild_error(outcome)
                 if outcome.get("ok"):
                     ready = await self._shared(shared)
                     if ready is not None:
@@ -153,9 +143,7 @@ class RedisFlight:
             outcome = {"ok": True}
             return result
         except MapMapError as error:
-            outcome = {"error": error.code, "detail": error.message}
-            if isinstance(error, UpstreamUnavailable):
-                outcome["retry_after"] = error.retry_after
+            outcome = describe_error(error)
             raise
         finally:
             keeper.cancel()
@@ -181,13 +169,6 @@ class RedisFlight:
     def _redis_failed(self) -> None:
         if self.on_redis_error is not None:
             self.on_redis_error()
-
-
-def _rebuild(outcome: dict[str, object]) -> MapMapError:
-    code, detail = str(outcome.get("error")), str(outcome.get("detail", "upstream failed"))
-    if code == UpstreamUnavailable.code:
-        return UpstreamUnavailable(detail, float(outcome.get("retry_after", 1.0)))  # type: ignore[arg-type]
-    return _ERRORS.get(code, UpstreamError)(detail)
 
 
 class _Listener:

@@ -29,6 +29,7 @@ from mapmap.errors import (
     TileOutOfRange,
     UpstreamError,
 )
+from mapmap.local_flight import LocalFlight
 from mapmap.redis_flight import RedisFlight
 from mapmap.reproject import decode_rgba, encode_image, matching_matrix, mosaic, plan_sources, warp_tile
 from mapmap.tms import TileIndex, TileMatrixSet, web_mercator_quad
@@ -231,6 +232,10 @@ class TileService:
         self.source_flight: SingleFlight[str, bytes | None] = SingleFlight()
         self.shared_flight: RedisFlight | None = None
         """Set when the cache is shared (Redis): coalesces misses across worker processes too."""
+        self.local_flight: LocalFlight | None = None
+        """Set for a host-local cache with several workers: coalesces misses across them."""
+        self.keep_adopted = True
+        """Whether a tile another worker fetched goes into this process's cache (not when it is shared)."""
         self.cache_size = 0
         self.track_size = track_size
         self._background: set[asyncio.Task[Any]] = set()
@@ -347,22 +352,36 @@ class TileService:
             await self.refresh_size()
 
     async def _load(self, endpoint: Endpoint, grid: TileMatrixSet, index: TileIndex, kind: str, key: str) -> Tile:
-        async def fetch() -> Tile:
+        async def fetch_value() -> tuple[Tile, bytes]:
             status, body = await self._produce(endpoint, grid, index, kind)
             marker = _TILE if status == 200 else (_MISSING if status == 404 else _EMPTY)
-            etag = hashlib.blake2b(body, digest_size=16).hexdigest().encode()
-            now = self.clock()
-            if marker == _TILE:
-                await self._cache_set(key, marker + etag + body, self.ttl, self.stale_ttl)
-            elif self.negative_ttl > 0:
-                await self._cache_set(key, marker + etag + body, self.negative_ttl, 0)
-            return _tile(marker, etag, body, now, kind, age=0, stale=False)
+            value = marker + hashlib.blake2b(body, digest_size=16).hexdigest().encode() + body
+            await self._store(key, value)
+            return _from_value(value, self.clock(), kind), value
 
+        async def fetch() -> Tile:
+            return (await fetch_value())[0]
+
+        local_flight = self.local_flight
+        if local_flight is not None:
+
+            async def adopt(value: bytes) -> Tile:  # what another worker of this instance just fetched
+                if self.keep_adopted:
+                    await self._store(key, value)
+                return _from_value(value, self.clock(), kind)
+
+            return await self.flight.do(key, lambda: local_flight.run(key, fetch_value, adopt))
         shared_flight = self.shared_flight
         if shared_flight is None:
             return await self.flight.do(key, fetch)
         # one caller per process reaches Redis; Redis lets one process through
         return await self.flight.do(key, lambda: shared_flight.run(key, fetch, lambda: self._fresh_tile(key)))
+
+    async def _store(self, key: str, value: bytes) -> None:
+        if value[:1] == _TILE:
+            await self._cache_set(key, value, self.ttl, self.stale_ttl)
+        elif self.negative_ttl > 0:
+            await self._cache_set(key, value, self.negative_ttl, 0)
 
     async def _fresh_tile(self, key: str) -> Tile | None:
         """A fresh tile another worker just stored under `key`, or None."""
@@ -466,6 +485,11 @@ def _tile(marker: bytes, etag: bytes, body: bytes, stored_at: float, kind: str, 
         age=age,
         stale=stale,
     )
+
+
+def _from_value(value: bytes, now: float, kind: str) -> Tile:
+    """A tile fetched just now, from its cache value (marker, 32-digit etag, body)."""
+    return _tile(value[:1], value[1:33], value[33:], now, kind, age=0, stale=False)
 
 
 def _decode(entry: CacheEntry, now: float, *, stale: bool) -> Tile:
