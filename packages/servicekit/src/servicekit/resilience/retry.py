@@ -27,12 +27,13 @@ async def retry(
     """
     if attempts < 1:
         raise ValueError("attempts must be at least 1")
-    rand = rng or random.Random()  # noqa: S311 - jitter, not cryptography
     for attempt in range(attempts):
         try:
             return await fn()
         except retry_on:
             if attempt == attempts - 1:
                 raise
-            await asyncio.sleep(rand.uniform(0, min(max_delay, base_delay * 2**attempt)))
+            # seeded only when a retry happens: seeding reads os.urandom, a cost on every call otherwise
+            rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+            await asyncio.sleep(rng.uniform(0, min(max_delay, base_delay * 2**attempt)))
     raise AssertionError("unreachable")
