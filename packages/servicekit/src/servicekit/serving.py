@@ -7,6 +7,7 @@ end inside the grace period. Production runs the deploy checks first and refuses
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -30,12 +31,24 @@ __all__ = [
     "WORKER_PROCESSES_ENV",
     "GracefulServer",
     "GracefulUvicornWorker",
+    "freeze_startup_heap",
     "load_factory",
     "serve",
     "worker_processes",
 ]
 
 WORKER_PROCESSES_ENV = "SERVICEKIT_WORKER_PROCESSES"
+
+
+def freeze_startup_heap() -> None:
+    """Move everything start-up made (modules, routes, clients) out of the garbage collector's reach;
+    call it at the end of an app's lifespan start-up.
+
+    Otherwise every full collection walks that heap: MapMap measured 100-350 ms pauses under load,
+    the whole of its cached-hit p99. Collected once first so no garbage is frozen with it.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def worker_processes() -> int:

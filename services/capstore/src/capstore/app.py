@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from servicekit import Health, ReadinessCheck, configure_logging, envelope, metrics_for
 from servicekit.asgi import ASGIApp
 from servicekit.clientip import TrustedProxies
+from servicekit.serving import freeze_startup_heap
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from capstore.config import Settings, fault_admin_check
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        freeze_startup_heap()
         try:
             yield
         finally:

@@ -456,7 +456,19 @@ class TileService:
                 await self._cache_set(key, _MISSING, self.negative_ttl, 0)
             return None
 
+        async def fetch_value() -> tuple[bytes | None, bytes]:
+            body = await fetch()
+            return body, (_TILE + body if body is not None else _MISSING)
+
+        async def adopt(value: bytes) -> bytes | None:  # another worker of this instance fetched it
+            if self.keep_adopted:
+                await self._store(key, value)
+            return value[1:] if value[:1] == _TILE else None
+
+        local_flight = self.local_flight
         try:
+            if local_flight is not None:  # neighbouring output tiles share source tiles across workers too
+                return await self.source_flight.do(key, lambda: local_flight.run(key, fetch_value, adopt))
             return await self.source_flight.do(key, fetch)
         except UpstreamError:
             if entry is not None and entry.value[:1] == _TILE:

@@ -117,3 +117,43 @@ async def test_memory_caches_share_one_fetch_and_a_dead_leader_frees_its_lock_at
         assert len(state.tile_requests()) == 1
         # no lease to run out: the kernel frees the dead leader's lock, well before the hung fetch's 3 s
         assert await _leader_dies_and_the_survivor_fetches(client, state, first, second) < 1.0
+
+
+@pytest.mark.parametrize("local_flight", ["on", "off"])
+async def test_neighbouring_reprojected_tiles_fetch_each_source_tile_once_across_processes(  # type: ignore[no-untyped-def]
+    upstream, mapmap_processes, tmp_path: Path, local_flight: str
+) -> None:
+    from .test_tiles_http import riga_tile
+
+    state, url = upstream
+    env = {
+        "UPSTREAMS_FILE": str(write_upstreams(tmp_path / "upstreams.json", url)),
+        "DEMO_UPSTREAM": "false",
+        "CACHE_BACKEND": "memory",
+        "CACHE_LOCAL_FLIGHT": local_flight,
+        "CACHE_LOCK_DIR": str(tmp_path / "flight"),
+    }
+    first, second = mapmap_processes(2, env)
+    x, y, _, _ = riga_tile(12)
+    async with httpx.AsyncClient(timeout=30) as client:
+        for process in (first, second):  # capabilities loaded; far from the tiles below
+            assert (await client.get(f"{process.url}/tiles/demo-lks92/12/{x + 8}/{y + 8}.png")).status_code == 200
+        state.requests.clear()
+        state.delay = 1.0  # the two processes' fetches overlap
+        # a 2x2 block of output tiles, each rendered by one process, neighbours on the other
+        block = [(x, y), (x + 1, y), (x + 1, y + 1), (x, y + 1)]
+        responses = await asyncio.gather(
+            *(
+                client.get(f"{(first, second)[i % 2].url}/tiles/demo-lks92/12/{tx}/{ty}.png")
+                for i, (tx, ty) in enumerate(block)
+            )
+        )
+        assert {r.status_code for r in responses} == {200}
+    paths = [request.path for request in state.tile_requests()]
+    assert paths
+    assert all("/LKS92/" in path for path in paths)
+    duplicates = len(paths) - len(set(paths))
+    if local_flight == "on":
+        assert duplicates == 0  # a source tile both processes need is fetched by one, adopted by the other
+    else:
+        assert duplicates > 0  # the same block without the lock files: shared source tiles fetched twice
