@@ -38,6 +38,9 @@ class Settings(ServiceSettings):
     """Defaults to 5001 in cp mode and 5002 in ap mode (servicekit.LOCAL_PORTS)."""
     # Each worker runs its own coordinator (and, in AP, its own replicators): scale with replicas.
     WORKERS: int = Field(default=1, ge=1, le=64)
+    # Recycling the worker (gunicorn max_requests) would leave a one-worker app without a server while
+    # the new one boots (measured: a 0.7 s stall, p99 706 ms) and drop the replicators' progress.
+    MAX_REQUESTS: int = Field(default=0, ge=0)
 
     NETWORK_TIMEOUT_SEC: float = Field(default=0.5, gt=0, le=30)
     MAX_STALENESS_MS: float = Field(default=1000.0, ge=0)

@@ -51,3 +51,9 @@ def test_fault_admin_check() -> None:
     assert weak == ["CS.E001", "CS.W001"]
     strong = _settings(ENABLE_FAULT_ADMIN=True, ADMIN_TOKEN="Vb3!nM8@qW1#eR6$tY9%uI2^oP5&aS4*")
     assert [m.id for m in fault_admin_check(strong)] == ["CS.W001"]
+
+
+def test_workers_are_not_recycled_by_default() -> None:
+    # a recycled worker leaves a one-worker app without a server while the next one boots
+    assert _settings(MODE="ap").MAX_REQUESTS == 0
+    assert _settings(MODE="ap", MAX_REQUESTS=50_000).MAX_REQUESTS == 50_000
