@@ -300,6 +300,8 @@ class TileService:
             await endpoint.aclose()
         if self.shared_flight is not None:
             await self.shared_flight.aclose()
+        if self.local_flight is not None:
+            await self.local_flight.aclose()
         close_cache = getattr(self.cache, "aclose", None)  # disk caches own threads and files
         if close_cache is not None:
             await close_cache()

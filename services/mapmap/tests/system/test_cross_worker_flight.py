@@ -77,19 +77,19 @@ async def _leader_dies_and_the_survivor_fetches(client: httpx.AsyncClient, state
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=200)
 
 
+def _env(tmp_path: Path, upstream_url: str, **settings: str) -> dict[str, str]:
+    upstreams = write_upstreams(tmp_path / "upstreams.json", upstream_url)
+    return {"UPSTREAMS_FILE": str(upstreams), "DEMO_UPSTREAM": "false", **settings}
+
+
 @pytest.mark.redis
 async def test_one_upstream_fetch_across_processes_and_take_over_when_the_leader_dies(  # type: ignore[no-untyped-def]
     upstream, redis_server, mapmap_processes, tmp_path: Path
 ) -> None:
     state, url = upstream
-    env = {
-        "UPSTREAMS_FILE": str(write_upstreams(tmp_path / "upstreams.json", url)),
-        "DEMO_UPSTREAM": "false",
-        "CACHE_BACKEND": "redis",
-        "CACHE_REDIS_URL": redis_server.url,
-        "CACHE_LOCK_TTL": "1",
-        "CACHE_LOCK_WAIT": "15",
-    }
+    env = _env(
+        tmp_path, url, CACHE_BACKEND="redis", CACHE_REDIS_URL=redis_server.url, CACHE_LOCK_TTL="1", CACHE_LOCK_WAIT="15"
+    )
     first, second = mapmap_processes(2, env)
     async with httpx.AsyncClient(timeout=30, limits=_LIMITS) as client:
         await _herd_makes_one_fetch(client, state, first, second)
@@ -101,13 +101,8 @@ async def test_memory_caches_share_one_fetch_and_a_dead_leader_frees_its_lock_at
     upstream, mapmap_processes, tmp_path: Path
 ) -> None:
     state, url = upstream
-    env = {
-        "UPSTREAMS_FILE": str(write_upstreams(tmp_path / "upstreams.json", url)),
-        "DEMO_UPSTREAM": "false",
-        "CACHE_BACKEND": "memory",
-        "CACHE_LOCAL_FLIGHT": "on",  # two `mapmap serve` processes stand for two workers of one instance
-        "CACHE_LOCK_DIR": str(tmp_path / "flight"),
-    }
+    # two `mapmap serve` processes stand for two workers of one instance
+    env = _env(tmp_path, url, CACHE_BACKEND="memory", CACHE_LOCAL_FLIGHT="on", CACHE_LOCK_DIR=str(tmp_path / "flight"))
     first, second = mapmap_processes(2, env)
     async with httpx.AsyncClient(timeout=30, limits=_LIMITS) as client:
         tile = await _herd_makes_one_fetch(client, state, first, second)
@@ -126,13 +121,9 @@ async def test_neighbouring_reprojected_tiles_fetch_each_source_tile_once_across
     from .test_tiles_http import riga_tile
 
     state, url = upstream
-    env = {
-        "UPSTREAMS_FILE": str(write_upstreams(tmp_path / "upstreams.json", url)),
-        "DEMO_UPSTREAM": "false",
-        "CACHE_BACKEND": "memory",
-        "CACHE_LOCAL_FLIGHT": local_flight,
-        "CACHE_LOCK_DIR": str(tmp_path / "flight"),
-    }
+    env = _env(
+        tmp_path, url, CACHE_BACKEND="memory", CACHE_LOCAL_FLIGHT=local_flight, CACHE_LOCK_DIR=str(tmp_path / "flight")
+    )
     first, second = mapmap_processes(2, env)
     x, y, _, _ = riga_tile(12)
     async with httpx.AsyncClient(timeout=30) as client:
