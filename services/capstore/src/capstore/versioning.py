@@ -79,25 +79,24 @@ class HybridClock:
             ms, logical = ms + 1, 0
         self._ms, self._logical = ms, logical
 
-    def now(self) -> Version:
-        """A fresh version, greater than every version returned or observed before."""
+    def _tick(self) -> tuple[int, int]:
         with self._lock:
             wall = self._wall_ms()
             if wall > self._ms:
                 self._advance(wall, 0)
             else:
                 self._advance(self._ms, self._logical + 1)
-            return Version(self._ms, self._logical, self.node_id)
+            return self._ms, self._logical
+
+    def now(self) -> Version:
+        """A fresh version, greater than every version returned or observed before."""
+        ms, logical = self._tick()
+        return Version(ms, logical, self.node_id)
 
     def now_encoded(self) -> str:
         """`now().encode()` without building a Version (the write path's hot call)."""
-        with self._lock:
-            wall = self._wall_ms()
-            if wall > self._ms:
-                self._advance(wall, 0)
-            else:
-                self._advance(self._ms, self._logical + 1)
-            return f"{self._ms:013d}.{self._logical:08d}.{self.node_id}"
+        ms, logical = self._tick()
+        return f"{ms:013d}.{logical:08d}.{self.node_id}"
 
     def observe(self, seen: Version | str) -> None:
         """Merge a version read from a node so that the next `now()` is greater than it."""

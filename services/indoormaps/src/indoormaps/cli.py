@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from pydantic import SecretStr
@@ -12,6 +13,9 @@ from servicekit.cli import service_cli
 from indoormaps.config import Settings, indoormaps_checks
 from indoormaps.django_settings import configure_django
 from indoormaps.errors import IndoorMapsError
+
+if TYPE_CHECKING:  # the loader needs Django configured: imported inside the commands
+    from indoormaps.imdf.loader import ImportReport
 
 __all__ = ["main"]
 
@@ -119,12 +123,17 @@ def import_imdf_command(path: Path, database_url: str | None, force: bool) -> No
             report = import_imdf(path, force=force, progress=advance)
     except IndoorMapsError as exc:
         raise click.ClickException(f"import failed, nothing changed: {exc.message}") from exc
+    _echo_report(report, skipped_label="skipped feature types")
+
+
+def _echo_report(report: ImportReport, *, skipped_label: str) -> None:
+    """What an import did: the data version, whether it changed anything, counts and skipped parts."""
     state = "imported" if report.created else "unchanged (same data already current)"
     click.echo(f"data version {report.version_id}: {state} in {report.seconds:.2f} s")
     for key in sorted(report.counts):
         click.echo(f"  {key}: {report.counts[key]}")
     if report.skipped:
-        click.echo("  skipped feature types: " + ", ".join(f"{k}={v}" for k, v in sorted(report.skipped.items())))
+        click.echo(f"  {skipped_label}: " + ", ".join(f"{k}={v}" for k, v in sorted(report.skipped.items())))
 
 
 def _drawing_command(kind: str, doc: str) -> None:
@@ -197,12 +206,7 @@ def _drawing_command(kind: str, doc: str) -> None:
                 )
         except IndoorMapsError as exc:
             raise click.ClickException(f"import failed, nothing changed: {exc.message}") from exc
-        state = "imported" if report.created else "unchanged (same data already current)"
-        click.echo(f"data version {report.version_id}: {state} in {report.seconds:.2f} s")
-        for key in sorted(report.counts):
-            click.echo(f"  {key}: {report.counts[key]}")
-        if report.skipped:
-            click.echo("  skipped: " + ", ".join(f"{k}={v}" for k, v in sorted(report.skipped.items())))
+        _echo_report(report, skipped_label="skipped")
 
 
 _drawing_command(

@@ -37,16 +37,20 @@ def start_upstream(port: int) -> subprocess.Popen[bytes]:
     return process
 
 
-async def test_upstream_killed_mid_load(tmp_path: Path) -> None:
-    port = free_port()
-    upstream = start_upstream(port)
-    settings = Settings(
+def _settings(tmp_path: Path, port: int, **overrides: object) -> Settings:
+    """MapMap on the demo upstream at `port`, with short upstream timeouts and a 3-failure breaker."""
+    return Settings(
         UPSTREAMS_FILE=write_upstreams(tmp_path / "u.json", f"http://127.0.0.1:{port}"),
         DEMO_UPSTREAM=False, ENABLE_REQUEST_LOGGING=False,
         UPSTREAM_CONNECT_TIMEOUT=CONNECT_TIMEOUT, UPSTREAM_READ_TIMEOUT=READ_TIMEOUT,
-        BREAKER_FAILURE_THRESHOLD=3, BREAKER_RECOVERY_TIMEOUT=1.0,
-        CACHE_TTL=1, CACHE_SWR=0,
+        BREAKER_FAILURE_THRESHOLD=3, **overrides,
     )  # fmt: skip
+
+
+async def test_upstream_killed_mid_load(tmp_path: Path) -> None:
+    port = free_port()
+    upstream = start_upstream(port)
+    settings = _settings(tmp_path, port, BREAKER_RECOVERY_TIMEOUT=1.0, CACHE_TTL=1, CACHE_SWR=0)
     app = create_app(settings)
     results: list[tuple[str, int, float, httpx.Response]] = []
     try:
@@ -119,12 +123,7 @@ async def test_upstream_frozen_mid_load_answers_504_then_503_within_the_timeouts
     """SIGSTOP: connections are accepted but never answered, so only the read timeout ends them."""
     port = free_port()
     upstream = start_upstream(port)
-    settings = Settings(
-        UPSTREAMS_FILE=write_upstreams(tmp_path / "u.json", f"http://127.0.0.1:{port}"),
-        DEMO_UPSTREAM=False, ENABLE_REQUEST_LOGGING=False,
-        UPSTREAM_CONNECT_TIMEOUT=CONNECT_TIMEOUT, UPSTREAM_READ_TIMEOUT=READ_TIMEOUT,
-        BREAKER_FAILURE_THRESHOLD=3, BREAKER_RECOVERY_TIMEOUT=30.0,
-    )  # fmt: skip
+    settings = _settings(tmp_path, port, BREAKER_RECOVERY_TIMEOUT=30.0)
     app = create_app(settings)
     try:
         async with httpx.AsyncClient(

@@ -106,3 +106,19 @@ def test_a_directory_others_can_write_is_refused(tmp_path: Path) -> None:
     (tmp_path / "link").symlink_to(tmp_path / "target")
     with pytest.raises(PermissionError, match="not a link"):
         LocalFlight(tmp_path / "link")
+
+
+def test_an_unsafe_lock_directory_turns_the_flight_off_not_the_service(tmp_path: Path) -> None:
+    from mapmap.app import build_service
+    from mapmap.config import Settings
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)  # noqa: S103 - the hostile set-up under test
+    settings = Settings(CACHE_LOCAL_FLIGHT="on", CACHE_LOCK_DIR=shared, ENABLE_REQUEST_LOGGING=False)
+    service, _ = build_service(settings)
+    assert service.local_flight is None  # refused: each worker still coalesces its own requests
+    private = Settings(CACHE_LOCAL_FLIGHT="on", CACHE_LOCK_DIR=tmp_path / "private", ENABLE_REQUEST_LOGGING=False)
+    service, _ = build_service(private)
+    assert service.local_flight is not None
+    assert (tmp_path / "private").stat().st_mode & 0o777 == 0o700

@@ -13,8 +13,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from spoton.detection.base import validate_frame
-from spoton.errors import InvalidDetectionsError
+from spoton.reid.inputs import frame_and_boxes
 
 __all__ = ["AppearanceEmbedder", "ColorStripeEmbedder"]
 
@@ -55,12 +54,7 @@ class ColorStripeEmbedder:
         self.dim = stripes * (hue_bins * sat_bins + val_bins)
 
     def embed(self, frame: npt.NDArray[np.uint8], xyxy: npt.ArrayLike) -> FloatArray:
-        image = validate_frame(frame)
-        if image.ndim == 2:
-            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-        boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4) if np.size(xyxy) else np.zeros((0, 4))
-        if not np.isfinite(boxes).all():
-            raise InvalidDetectionsError("boxes must be finite")
+        image, boxes = frame_and_boxes(frame, xyxy)
         out = np.zeros((len(boxes), self.dim), np.float32)
         if not len(boxes):
             return out

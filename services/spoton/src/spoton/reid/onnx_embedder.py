@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from spoton.detection.base import validate_frame
-from spoton.errors import DetectorUnavailableError, InvalidDetectionsError, UnknownModelError, WeightsNotFoundError
+from spoton.errors import DetectorUnavailableError, UnknownModelError, WeightsNotFoundError
+from spoton.reid.inputs import frame_and_boxes
 
 __all__ = ["ONNX_REID_MODELS", "OnnxEmbedder", "OnnxModelSpec", "create_onnx_embedder"]
 
@@ -66,12 +66,7 @@ class OnnxEmbedder:
         return int(np.asarray(self.session.run(None, {self.input_name: probe})[0]).reshape(1, -1).shape[1])
 
     def embed(self, frame: npt.NDArray[np.uint8], xyxy: npt.ArrayLike) -> FloatArray:
-        image = validate_frame(frame)
-        if image.ndim == 2:
-            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-        boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4) if np.size(xyxy) else np.zeros((0, 4))
-        if not np.isfinite(boxes).all():
-            raise InvalidDetectionsError("boxes must be finite")
+        image, boxes = frame_and_boxes(frame, xyxy)
         out = np.zeros((len(boxes), self.dim), np.float32)
         h, w = image.shape[:2]
         crops, rows = [], []
