@@ -18,7 +18,7 @@ from typing import Any
 from capstore import events
 from capstore.errors import CannotHonourSession, NodeError, NoNodeAvailable
 from capstore.events import EventSink, null_sink
-from capstore.node import LogEntry, RedisNode, stream_id_key
+from capstore.node import RedisNode, stream_id_key
 from capstore.records import Record, validate_key, validate_value
 from capstore.session import SessionSigner, SessionToken
 from capstore.versioning import HybridClock
@@ -324,7 +324,7 @@ class APCoordinator:
         shipped = False
         while True:
             started = self.wall_ms()
-            batch = await origin.log_since(cursor, self.replication_batch)
+            batch = await origin.ship_since(cursor, self.replication_batch)
             if batch.gap:
                 # The capped log dropped entries dest never applied: compare everything instead.
                 self.events(events.REPLICATION_GAP, origin=origin.node_id, dest=dest.node_id, cursor=cursor)
@@ -332,22 +332,17 @@ class APCoordinator:
                 await dest.apply_batch(origin.node_id, [], batch.last_id)
                 cursor = batch.last_id
                 continue
-            if batch.entries:
+            if batch.read:
                 shipped = True
-                last = batch.entries[-1].id
-                # Only the newest version of each key can win on dest: send just those.
-                newest: dict[str, LogEntry] = {}
-                for entry in batch.entries:
-                    kept = newest.get(entry.key)
-                    if kept is None or entry.record.version > kept.record.version:
-                        newest[entry.key] = entry
-                count = await dest.apply_batch(origin.node_id, list(newest.values()), last, expected_cursor=cursor)
+                last = batch.last_read_id
+                # origin packed only the newest version of each key: forwarded as it came
+                count = await dest.apply_shipped(origin.node_id, batch, last, expected_cursor=cursor)
                 if count < 0:  # dest lost entries it had applied (restarted without them): resend from its cursor
                     cursor = await dest.cursor(origin.node_id)
                     continue
                 applied += count
                 cursor = last
-                full = len(batch.entries) == self.replication_batch
+                full = batch.read == self.replication_batch
                 if not full or started - self._acked.get(pair, ("", 0.0))[1] >= _ACK_INTERVAL_MS:
                     await self._ack(origin, dest, cursor)
                 if full:

@@ -21,12 +21,12 @@ from redis.backoff import NoBackoff
 
 from capstore.breaker import Breaker, NullBreaker
 from capstore.errors import CapstoreError, NodeError, NodeTimeout, NodeUnavailable
-from capstore.records import Record, bucket_of
+from capstore.records import BUCKETS, Record, bucket_of
 from capstore.resp import PipelinedConnection, RespError, RespTarget
-from capstore.scripts import ACK, APPLY_BATCH, BUCKET_VERSIONS, COLLECT_TOMBSTONES, READ, WRITE
+from capstore.scripts import ACK, APPLY_BATCH, BUCKET_VERSIONS, COLLECT_TOMBSTONES, READ, SHIP, WRITE
 from capstore.versioning import validate_node_id
 
-__all__ = ["LogBatch", "LogEntry", "RedisNode", "WriteResult", "stream_id_key"]
+__all__ = ["LogBatch", "LogEntry", "RedisNode", "ShippedBatch", "WriteResult", "stream_id_key"]
 
 T = TypeVar("T")
 
@@ -81,6 +81,23 @@ class LogBatch:
     """Entries after the cursor were trimmed before the reader applied them."""
 
 
+@dataclass(frozen=True, slots=True)
+class ShippedBatch:
+    """A read of the replication log packed by the node itself for a peer's APPLY_BATCH: the
+    replicator forwards `keys` and `args` as they came, without a Python object per entry."""
+
+    read: int
+    """Entries read after the cursor (before keeping the newest version of each key)."""
+    last_read_id: str
+    """Id of the last entry read ("" if none)."""
+    last_id: str
+    """The log's last generated id when read ("0-0" if the log never had an entry)."""
+    gap: bool
+    """Entries after the cursor were deleted before the reader applied them."""
+    keys: list[bytes]
+    args: list[bytes]
+
+
 class _Script:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -122,6 +139,7 @@ class RedisNode:
                 ("write", WRITE),
                 ("read", READ),
                 ("apply", APPLY_BATCH),
+                ("ship", SHIP),
                 ("ack", ACK),
                 ("bucket", BUCKET_VERSIONS),
                 ("collect", COLLECT_TOMBSTONES),
@@ -392,6 +410,20 @@ class RedisNode:
                 bucket,
             ]
         return int(await self._script("apply", keys, args))
+
+    async def ship_since(self, cursor: str, count: int) -> ShippedBatch:
+        """Up to `count` log entries after `cursor`, packed for `apply_shipped` on a peer (newest
+        version of each key only); one round trip."""
+        reply = await self._script("ship", [LOG], [cursor, count, KV, BUCKET, BUCKETS])
+        last_id, gap, read, last_read, keys, args = reply
+        return ShippedBatch(int(read), _text(last_read), _text(last_id), bool(gap), keys, args)
+
+    async def apply_shipped(
+        self, origin: str, batch: ShippedBatch, new_cursor: str, *, expected_cursor: str = ""
+    ) -> int:
+        """`apply_batch` for what `ship_since` packed on `origin`."""
+        keys = [CURSOR + origin, DIGEST, TOMBSTONES, *batch.keys]
+        return int(await self._script("apply", keys, [new_cursor, expected_cursor, *batch.args]))
 
     async def ack(self, peer: str, applied_id: str, peers: Sequence[str]) -> int:
         """Record that `peer` applied this node's log up to `applied_id`; trim what every peer has."""

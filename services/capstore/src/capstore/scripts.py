@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["ACK", "APPLY_BATCH", "BUCKET_VERSIONS", "COLLECT_TOMBSTONES", "READ", "WRITE"]
+__all__ = ["ACK", "APPLY_BATCH", "BUCKET_VERSIONS", "COLLECT_TOMBSTONES", "READ", "SHIP", "WRITE"]
 
 _COMMON: Final = r"""
 -- byte-wise a > b (Lua's own string order follows the locale; versions need byte order)
@@ -107,6 +107,49 @@ for i = 0, n - 1 do
 end
 if (not cur) or id_less(cur, ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return applied
+"""
+)
+
+SHIP: Final = (
+    _COMMON
+    + r"""
+-- KEYS: log   ARGV: cursor (exclusive), count, kv key prefix, bucket key prefix, buckets
+-- Returns {last generated id, gap 0/1, entries read, id of the last entry read, keys, args}: keys and
+-- args are APPLY_BATCH's per-entry part for the newest version of each key read, so the replicator
+-- forwards them to the peer without looking inside. gap: entries after the cursor were deleted
+-- (the capped log) before this reader got them.
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'0-0', 0, 0, '', {}, {}} end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local last_generated, max_deleted = '0-0', '0-0'
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then last_generated = info[i + 1] end
+  if info[i] == 'max-deleted-entry-id' then max_deleted = info[i + 1] end
+end
+local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', tonumber(ARGV[2]))
+local keys, args, slot = {}, {}, {}
+for _, entry in ipairs(entries) do
+  local f = entry[2]
+  local e = {}
+  for i = 1, #f, 2 do e[f[i]] = f[i + 1] end
+  local key, ver, del = e['k'], e['ver'], e['del']
+  local at = slot[key]
+  if not at then
+    at = #args + 1
+    slot[key] = at
+    local bucket = tonumber(string.sub(redis.sha1hex(key), 1, 4), 16) % tonumber(ARGV[5])
+    keys[#keys + 1] = ARGV[3] .. key
+    keys[#keys + 1] = ARGV[4] .. bucket
+    args[at], args[at + 4] = key, tostring(bucket)
+    args[at + 2] = ''
+  end
+  if args[at + 2] == '' or newer(ver, args[at + 2]) then
+    args[at + 1] = del == '1' and '' or e['v']
+    args[at + 2], args[at + 3] = ver, del
+  end
+end
+local last_read = #entries > 0 and entries[#entries][1] or ''
+local gap = id_less(ARGV[1], max_deleted) and 1 or 0
+return {last_generated, gap, #entries, last_read, keys, args}
 """
 )
 

@@ -97,6 +97,41 @@ async def test_apply_batch_refuses_when_the_node_lost_what_the_replicator_thinks
     assert await g2.cursor("g1") == ids[1]  # untouched: the replicator resends from here
 
 
+async def test_shipped_batches_carry_the_newest_version_of_each_key_ready_for_the_peer(pair: Any) -> None:
+    """ship_since packs on the origin what apply_shipped forwards: the peer ends up with the same
+    records and the same anti-entropy digests (so the origin's buckets match `bucket_of`)."""
+    _, (g1, g2) = pair
+    empty = await g1.ship_since("0-0", 10)
+    assert (empty.read, empty.last_id, empty.gap, empty.keys, empty.args) == (0, "0-0", False, [], [])
+    ids = [
+        (await g1.write(key, record, log=True)).log_id
+        for key, record in [
+            ("a", Record("1", v(100))),
+            ("b", Record("x", v(101))),
+            ("a", Record("2", v(102))),
+            ("gone", Record("soon", v(103))),
+            ("gone", Record(None, v(104))),
+        ]
+    ]
+    batch = await g1.ship_since("0-0", 10)
+    assert (batch.read, batch.last_read_id, batch.last_id, batch.gap) == (5, ids[-1], ids[-1], False)
+    assert len(batch.keys) == 2 * 3  # a, b and gone once each
+    assert await g2.apply_shipped("g1", batch, batch.last_read_id, expected_cursor="0-0") == 3
+    assert await g2.cursor("g1") == ids[-1]
+    assert (await g2.read("a"))[0] == Record("2", v(102))
+    assert (await g2.read("b"))[0] == Record("x", v(101))
+    gone = (await g2.read("gone"))[0]
+    assert gone is not None
+    assert gone.deleted
+    assert gone.version == v(104)
+    assert await g2.digests() == await g1.digests()
+    # a short read after the cursor, and the same refusal as apply_batch when dest lost entries
+    rest = await g1.ship_since(ids[2], 1)
+    assert (rest.read, rest.last_read_id) == (1, ids[3])
+    beyond = f"{int(ids[-1].split('-')[0]) + 1}-0"  # a cursor g2 never reached
+    assert await g2.apply_shipped("g1", rest, ids[3], expected_cursor=beyond) == -1
+
+
 async def test_capped_log_reports_a_gap(redis_server_factory: Any) -> None:
     server = redis_server_factory("capped")
     node = RedisNode("g1", server.url, max_log_len=10)
@@ -107,6 +142,10 @@ async def test_capped_log_reports_a_gap(redis_server_factory: Any) -> None:
         batch = await node.log_since("0-0", count=1000)
         assert batch.gap
         assert not (await node.log_since(batch.last_id, count=10)).gap
+        shipped = await node.ship_since("0-0", 1000)
+        assert shipped.gap
+        assert shipped.last_id == batch.last_id
+        assert not (await node.ship_since(batch.last_id, 10)).gap
     finally:
         await node.close()
 
