@@ -17,6 +17,7 @@ from servicekit.envelope import envelope, metrics_for
 from servicekit.health import Health, ReadinessCheck
 from servicekit.logs import configure_logging, get_logger
 from servicekit.metrics import ServiceMetrics
+from servicekit.middleware.access_log import annotate_access_line
 from servicekit.ports import LOCAL_PORTS
 from servicekit.settings import CommaList, SecretFileError, ServiceSettings
 from servicekit.shutdown import is_shutting_down, request_shutdown, until_shutdown, wait_for_shutdown
@@ -36,6 +37,7 @@ __all__ = [
     "ServiceSettings",
     "StackContext",
     "UnsafeSettingsError",
+    "annotate_access_line",
     "configure_logging",
     "enforce_deploy_checks",
     "envelope",

@@ -13,8 +13,15 @@ import pytest
 import structlog
 from limits import parse
 from servicekit.asgi import Message, Scope, send_json
+from servicekit.clientip import TrustedProxies
 from servicekit.logbuffer import FLUSH_INTERVAL, MAX_BATCH, BufferedJsonLines
-from servicekit.middleware import RateLimiter, RequestIdMiddleware, SecurityHeadersMiddleware
+from servicekit.middleware import (
+    AccessLogMiddleware,
+    RateLimiter,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+    annotate_access_line,
+)
 from servicekit.middleware.local_window import LocalSlidingWindow
 
 
@@ -115,6 +122,38 @@ def test_buffered_lines_flush_at_once_without_a_loop_and_when_a_batch_is_full() 
         return stream.getvalue().count(b"\n")
 
     assert asyncio.run(burst()) == 1 + MAX_BATCH  # a full batch does not wait for the timer
+
+
+async def test_an_annotated_request_logs_one_line_with_the_event_and_the_request_fields() -> None:
+    stream = io.BytesIO()
+    later: list[asyncio.Task[bool]] = []
+
+    async def audited(scope: Scope, receive: Any, send: Any) -> None:
+        assert annotate_access_line("WRITE", key="k1", version="v9", status=999)
+        assert not annotate_access_line("WRITE", key="twice")  # one event per line: log the second yourself
+
+        async def after_the_response() -> bool:
+            await asyncio.sleep(0.01)
+            return annotate_access_line("LATE", key="k2")
+
+        later.append(asyncio.create_task(after_the_response()))
+        await send_json(send, 201, {})
+
+    async def plain(scope: Scope, receive: Any, send: Any) -> None:
+        await send_json(send, 200, {})
+
+    for app in (audited, plain):
+        logged = AccessLogMiddleware(app, proxies=TrustedProxies(()))
+        logged.sink = _sink(stream)
+        await _call(logged)
+        logged.sink.flush()
+    assert not await later[0]  # a task started by the request finds the line already written
+    assert not annotate_access_line("WRITE", key="outside")  # no request in progress
+    write, request = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert (write["event"], write["key"], write["version"]) == ("WRITE", "k1", "v9")
+    assert (write["status"], write["method"], write["path"], write["client"]) == (201, "GET", "/", "1.2.3.4")
+    assert (request["event"], request["status"]) == ("request", 200)
+    assert "key" not in request
 
 
 async def _call(app: Any) -> list[tuple[bytes, bytes]]:

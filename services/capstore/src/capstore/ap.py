@@ -12,8 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from capstore import events
 from capstore.errors import CannotHonourSession, NodeError, NoNodeAvailable
@@ -26,8 +25,7 @@ from capstore.versioning import HybridClock
 __all__ = ["APCoordinator", "APReadResult", "APWriteAck"]
 
 
-@dataclass(frozen=True, slots=True)
-class APWriteAck:
+class APWriteAck(NamedTuple):
     key: str
     version: str
     node: str
@@ -36,8 +34,7 @@ class APWriteAck:
     """The client's new signed session token (send it with later reads)."""
 
 
-@dataclass(frozen=True, slots=True)
-class APReadResult:
+class APReadResult(NamedTuple):
     key: str
     value: str | None
     version: str | None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from capstore import events
 from capstore.breaker import is_open
@@ -22,15 +22,13 @@ from capstore.versioning import HybridClock
 __all__ = ["CPCoordinator", "CPReadResult", "CPWriteAck"]
 
 
-@dataclass(frozen=True, slots=True)
-class CPWriteAck:
+class CPWriteAck(NamedTuple):
     key: str
     version: str
     attempts: int
 
 
-@dataclass(frozen=True, slots=True)
-class CPReadResult:
+class CPReadResult(NamedTuple):
     key: str
     value: str | None
     """None when the key was never written or was deleted."""

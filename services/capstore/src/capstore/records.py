@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from capstore.errors import InvalidInput
 
@@ -50,13 +50,13 @@ def validate_value(value: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=16_384)
 def bucket_of(key: str) -> int:
-    """Anti-entropy bucket of a key (stable across processes and nodes)."""
+    """Anti-entropy bucket of a key (stable across processes and nodes); cached, as hot keys repeat."""
     return int(hashlib.sha1(key.encode()).hexdigest()[:4], 16) % BUCKETS  # noqa: S324 - not security
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """What a node holds for a key: a value (None for a delete tombstone) and its encoded version."""
 
     value: str | None

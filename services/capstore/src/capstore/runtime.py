@@ -13,8 +13,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from servicekit import get_logger
@@ -45,8 +44,7 @@ _STATE_NAMES = {0: "CLOSED", 1: "HALF_OPEN", 2: "OPEN"}
 _GAUGE_INTERVAL_S = 0.5
 
 
-@dataclass(frozen=True, slots=True)
-class WriteReply:
+class WriteReply(NamedTuple):
     key: str
     version: str
     node: str
@@ -56,8 +54,7 @@ class WriteReply:
     timestamp: float
 
 
-@dataclass(frozen=True, slots=True)
-class ReadReply:
+class ReadReply(NamedTuple):
     key: str
     value: str | None
     version: str | None

@@ -9,8 +9,9 @@ import hashlib
 import hmac
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Final
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final, NamedTuple
 
 import orjson
 
@@ -26,10 +27,9 @@ _MAX_ORIGINS: Final = 32
 _SHA256_BLOCK: Final = 64
 
 
-@dataclass(frozen=True)
-class SessionToken:
-    origins: dict[str, str] = field(default_factory=dict)
-    """origin node id → newest log id of this client's writes there."""
+class SessionToken(NamedTuple):
+    origins: Mapping[str, str] = MappingProxyType({})
+    """origin node id → newest log id of this client's writes there (never changed in place)."""
 
     def merged(self, origin: str, log_id: str) -> SessionToken:
         if not log_id:
@@ -69,7 +69,8 @@ class SessionSigner:
 
     def encode(self, token: SessionToken) -> str:
         # orjson: the same compact, key-sorted JSON as json.dumps(sort_keys=True, separators=(",", ":"))
-        payload = _b64(orjson.dumps({"o": token.origins}, option=orjson.OPT_SORT_KEYS))
+        origins = token.origins if type(token.origins) is dict else dict(token.origins)
+        payload = _b64(orjson.dumps({"o": origins}, option=orjson.OPT_SORT_KEYS))
         return f"{payload}.{self._mac(payload)}"
 
     def decode(self, text: str) -> SessionToken:

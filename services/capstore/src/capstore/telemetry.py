@@ -2,6 +2,9 @@
 the coordinators' events (every write with its timestamp, DB_CONNECT_FAILURE, partitions) with
 structlog and counts connection failures.
 
+A write made by an HTTP request is logged on that request's access line (event WRITE, with the
+request's method, path, status, client and request id): one line per write, not two.
+
 servicekit's own HTTP metrics live on the same registry under the `capstore_` namespace, so the
 seed's `app_requests_total{mode,operation,status}` never collides with them.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from servicekit import ServiceMetrics, get_logger
+from servicekit import ServiceMetrics, annotate_access_line, get_logger
 from servicekit.logs import buffered_lines
 from servicekit.resilience import BreakerMetrics
 
@@ -77,7 +80,10 @@ class Telemetry:
             fields["written_at"] = fields.pop("timestamp")
         if event in _WARN_EVENTS:
             self.log.warning(event, **fields)
-        elif self.lines.enabled:
+            return
+        if event == events.WRITE and annotate_access_line(event, **fields):
+            return  # the request's access line carries it
+        if self.lines.enabled:
             self.lines.emit("capstore", event, structlog.contextvars.get_contextvars(), fields)
         else:
             self.log.info(event, **fields)

@@ -58,6 +58,10 @@ def test_serve_both_modes_and_the_console_forward(served_pair: Any) -> None:
     assert writes
     assert writes[0]["key"] == "fleet"
     assert {"timestamp", "written_at", "version", "node"} <= set(writes[0])
+    # one line per write: the request's access line carries the write (who wrote it, and the answer)
+    assert (writes[0]["path"], writes[0]["status"], writes[0]["method"]) == ("/write/fleet/ap-value", 200, "POST")
+    assert len(writes[0]["request_id"]) == 32
+    assert not [line for line in logs if line.get("path") == "/write/fleet/ap-value" and line["event"] != "WRITE"]
 
 
 def test_check_deploy_refuses_unsafe_production_settings(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ def test_round_trip_and_merge_keeps_the_newest_id_per_origin() -> None:
     assert token.origins == {"g1": "100-0", "g2": "5-1"}
     assert signer.decode(signer.encode(token)) == token
     assert token.merged("g1", "100-1").origins["g1"] == "100-1"
+    assert signer.decode(signer.encode(SessionToken())) == SessionToken()  # the empty token too
 
 
 def test_tampered_or_foreign_tokens_are_rejected() -> None:

@@ -1,6 +1,6 @@
 """Pure-ASGI middleware: each module one concern; `servicekit.stack` declares their order."""
 
-from servicekit.middleware.access_log import AccessLogMiddleware
+from servicekit.middleware.access_log import AccessLogMiddleware, annotate_access_line
 from servicekit.middleware.body_limit import BodySizeLimitMiddleware
 from servicekit.middleware.cors import CORSMiddleware
 from servicekit.middleware.metrics import (
@@ -29,5 +29,6 @@ __all__ = [
     "RouteResolver",
     "SecurityHeadersMiddleware",
     "TrustedHostsMiddleware",
+    "annotate_access_line",
     "starlette_route_template",
 ]
