@@ -117,8 +117,12 @@ def configure_logging(
         logger.propagate = True
         logger.disabled = False  # a server's dictConfig may have disabled it
         logger.setLevel(logging.NOTSET)  # follow the root's LOG_LEVEL
-    # The access-log middleware logs requests; uvicorn's own access log would double them.
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # The access-log middleware logs requests; uvicorn's own access log would double them. Without
+    # handlers anywhere up its chain uvicorn skips it entirely (it checks `hasHandlers()` per
+    # connection); merely filtered by level, it would still format client and path per response.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.setLevel(logging.WARNING)
+    uvicorn_access.propagate = False
 
 
 def buffered_lines() -> BufferedJsonLines:

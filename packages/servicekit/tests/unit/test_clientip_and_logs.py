@@ -50,3 +50,14 @@ def test_loggers_made_at_import_time_follow_the_later_configuration(capsys: pyte
     assert line["event"] == "hello"
     assert line["logger"] == "made.at.import"
     assert line["service"] == "unit"
+
+
+def test_uvicorn_skips_its_own_access_log_while_its_error_log_reaches_ours() -> None:
+    import logging
+
+    configure_logging(level="INFO", json=True, service="unit")
+    # uvicorn formats an access line per response whenever this logger has a handler up its chain
+    # (even one its level then filters out); the access-log middleware writes those lines already.
+    assert not logging.getLogger("uvicorn.access").hasHandlers()
+    assert logging.getLogger("uvicorn.error").hasHandlers()
+    assert logging.getLogger("uvicorn.error").getEffectiveLevel() == logging.INFO
