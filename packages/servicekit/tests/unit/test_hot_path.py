@@ -200,9 +200,25 @@ async def test_api_preset_keeps_document_only_headers_for_html_pages() -> None:
 
     json_headers = dict(await _call(SecurityHeadersMiddleware(_app)))
     html_headers = dict(await _call(SecurityHeadersMiddleware(page)))
-    for name in (b"permissions-policy", b"cross-origin-opener-policy"):
+    for name in (
+        b"permissions-policy",
+        b"cross-origin-opener-policy",
+        b"referrer-policy",
+        b"x-permitted-cross-domain-policies",
+    ):
         assert name not in json_headers  # no effect outside a document: not sent with JSON
         assert name in html_headers
+    for name in (b"x-frame-options", b"content-security-policy", b"cross-origin-resource-policy"):
+        assert name in json_headers  # what the REST cheat sheet asks of every API response stays
+
+    async def redirect(scope: Scope, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 307, "headers": [(b"location", b"/elsewhere")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    # the referrer policy governs the Referer of the request a redirect leads to
+    redirect_names = [name for name, _ in await _call(SecurityHeadersMiddleware(redirect))]
+    assert redirect_names.count(b"referrer-policy") == 1
+    assert b"permissions-policy" not in redirect_names
     for headers in (json_headers, html_headers):
         assert headers[b"x-content-type-options"] == b"nosniff"
         assert headers[b"strict-transport-security"].startswith(b"max-age=")

@@ -19,13 +19,16 @@ _COMMON = {
     "strict-transport-security": "max-age=31536000; includeSubDomains",
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
-    "x-permitted-cross-domain-policies": "none",
 }
-# Browsers apply these two to documents only (a permissions policy to the document and its frames,
-# COOP to top-level navigations), so the `api` preset leaves them off JSON and tiles, as the OWASP
-# REST Security Cheat Sheet does: each header costs every response its validation in the server.
+# Headers that act on documents only, which the `api` preset leaves off JSON and tiles as the OWASP
+# REST Security Cheat Sheet does (each header costs every response its validation in the server):
+# a permissions policy applies to a document and its frames, COOP to top-level navigations, a
+# referrer policy to the requests a document makes (and to a redirect's next request, so redirects
+# keep it), and cross-domain policies to Flash and PDF documents.
+_REFERRER_POLICY = ("referrer-policy", "no-referrer")
 _DOCUMENT_ONLY = {
+    _REFERRER_POLICY[0]: _REFERRER_POLICY[1],
+    "x-permitted-cross-domain-policies": "none",
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": (
         "accelerometer=(), autoplay=(), camera=(), display-capture=(), encrypted-media=(), fullscreen=(), "
@@ -71,10 +74,12 @@ class SecurityHeadersMiddleware:
             else:
                 values[name.lower()] = value
         self._headers = [(name.encode(), value.encode()) for name, value in values.items()]
-        # an HTML page served under the api preset still gets the document-only headers
+        # an HTML page served under the api preset still gets the document-only headers, a redirect
+        # its referrer policy
         self._document_headers = [
             (name.encode(), value.encode()) for name, value in _DOCUMENT_ONLY.items() if name not in values
         ]
+        self._redirect_headers = [header for header in self._document_headers if header[0] == b"referrer-policy"]
         self._names = {name for name, _ in self._headers} | {name for name, _ in self._document_headers}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -88,13 +93,13 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = self._merge(message.get("headers", ()), collected)
+                message["headers"] = self._merge(message.get("headers", ()), collected, message["status"])
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
     def _merge(
-        self, headers: Iterable[tuple[bytes, bytes]], collected: list[tuple[bytes, bytes]]
+        self, headers: Iterable[tuple[bytes, bytes]], collected: list[tuple[bytes, bytes]], status: int
     ) -> list[tuple[bytes, bytes]]:
         merged = []
         names = self._names
@@ -109,6 +114,8 @@ class SecurityHeadersMiddleware:
             elif name == b"content-type" and self._document_headers and header[1].startswith(b"text/html"):
                 ours = [*ours, *self._document_headers]
             merged.append(header)
+        if 300 <= status < 400 and self._redirect_headers and ours is self._headers:
+            ours = [*ours, *self._redirect_headers]
         merged.extend(collected)
         if overridden is None:
             merged.extend(ours)  # the common case: the app set none of ours
