@@ -122,7 +122,7 @@ class RedisNode:
         self.breaker: Breaker = breaker or NullBreaker()
         self.max_log_len = max_log_len
         # No socket_timeout: redis-py would wrap every send and read in asyncio.wait_for, a task per
-        # call; `_run_once` bounds the reply with one asyncio.timeout instead (same NETWORK_TIMEOUT_SEC).
+        # call; `_run_pooled` bounds the reply with one asyncio.timeout instead (same NETWORK_TIMEOUT_SEC).
         self._pool = ConnectionPool.from_url(
             url,
             socket_timeout=None,
@@ -187,28 +187,29 @@ class RedisNode:
     async def _run_reporting_retry(
         self, commands: Sequence[Sequence[Any]], read_timeout_s: float | None = None
     ) -> tuple[list[Any], bool]:
-        """`_run_once`, retried once when the connection was closed under us (typically a pooled
-        connection to a node that restarted). Every command capstore sends is idempotent (writes are
-        version-guarded), so the retry is safe; if it fails too, the error keeps "maybe applied".
-        Also says whether it retried: then the first attempt may have run, and a write the retry
-        finds superseded may have been applied (and visible) before the newer one replaced it."""
+        """One attempt (`_run_pipelined` or `_run_pooled`), retried once when the connection was closed
+        under us (typically a pooled connection to a node that restarted). Every command capstore
+        sends is idempotent (writes are version-guarded), so the retry is safe; if it fails too, the
+        error keeps "maybe applied". Also says whether it retried: then the first attempt may have
+        run, and a write the retry finds superseded may have been applied (and visible) before the
+        newer one replaced it."""
+        # short commands go straight to the shared pipelined connection (the hot path: every write)
+        run = self._run_pipelined if read_timeout_s is None and self._pipelined is not None else self._run_pooled
         try:
-            return await self._run_once(commands, read_timeout_s), False
+            return await run(commands, read_timeout_s), False
         except NodeUnavailable as error:
             if not error.maybe_applied:
                 raise
         try:
-            return await self._run_once(commands, read_timeout_s), True
+            return await run(commands, read_timeout_s), True
         except NodeError as error:
             error.maybe_applied = True
             raise
 
-    async def _run_once(self, commands: Sequence[Sequence[Any]], read_timeout_s: float | None = None) -> list[Any]:
-        """Send commands on one connection (pipelined) and return their replies; error replies are
-        returned as `ResponseError` instances so callers can handle NOSCRIPT and missing keys.
-        `read_timeout_s` marks a blocking command: it gets a pooled connection of its own."""
-        if read_timeout_s is None and self._pipelined is not None:
-            return await self._run_pipelined(commands)
+    async def _run_pooled(self, commands: Sequence[Sequence[Any]], read_timeout_s: float | None = None) -> list[Any]:
+        """Send commands on one pooled redis-py connection and return their replies; error replies
+        are returned as `ResponseError` instances so callers can handle NOSCRIPT and missing keys.
+        `read_timeout_s` marks a blocking command (it bounds the reply instead of the network timeout)."""
         sent = False
         connection: AbstractConnection | None = None
         timeout = self.timeout_s if read_timeout_s is None else read_timeout_s
@@ -247,7 +248,8 @@ class RedisNode:
             if connection is not None:
                 await self._pool.release(connection)
 
-    async def _run_pipelined(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    async def _run_pipelined(self, commands: Sequence[Sequence[Any]], _: float | None = None) -> list[Any]:
+        """`_run_pooled` on the shared pipelined connection (the same replies and errors)."""
         assert self._pipelined is not None
         try:
             replies = await self._pipelined.execute(commands, self.timeout_s)
@@ -324,7 +326,7 @@ class RedisNode:
         ]
         keys = [KV + key, DIGEST, f"{BUCKET}{bucket}", LOG, TOMBSTONES]
         reply, retried = await self._script_reporting_retry("write", keys, args)
-        status, version, log_id = (_text(part) for part in reply)
+        status, version, log_id = reply[0].decode(), reply[1].decode(), reply[2].decode()
         if durable and status == "applied":
             await self._wait_aof()
         return WriteResult(status == "applied", version, log_id, ambiguous=retried and status != "applied")
