@@ -20,6 +20,7 @@ from servicekit.middleware import (
     RateLimiter,
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
+    TrustedHostsMiddleware,
     annotate_access_line,
 )
 from servicekit.middleware.local_window import LocalSlidingWindow
@@ -270,3 +271,29 @@ async def test_a_response_written_in_one_loop_step_reaches_the_socket_as_one_wri
     dropped.abort()
     await asyncio.sleep(0)
     assert dropped._transport.writes == []  # type: ignore[attr-defined]
+
+
+async def test_host_verdicts_are_remembered_within_a_bound_and_stay_correct() -> None:
+    async def ok(scope: Scope, receive: Any, send: Any) -> None:
+        await send_json(send, 200, {})
+
+    hosts = TrustedHostsMiddleware(ok, allowed_hosts=["api.example.org", "*.example.net"])
+
+    async def status(host: bytes) -> int:
+        sent: list[Message] = []
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        scope: Scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"host", host)]}
+        await hosts(scope, lambda: None, send)  # type: ignore[arg-type]
+        return int(sent[0]["status"])
+
+    for n in range(600):  # a client cycling through Host headers cannot grow the memory without bound
+        assert await status(f"evil{n}.example.com".encode()) == 400
+    assert len(hosts._verdicts) <= 256
+    for _ in range(2):  # decided, then remembered: the same answer both times
+        assert await status(b"api.example.org:8443") == 200
+        assert await status(b"tiles.example.net") == 200
+        assert await status(b"example.net") == 400
+        assert await status(b"evil1.example.com") == 400

@@ -7,7 +7,7 @@ refused whole and the application never acts on a partial body.
 
 from __future__ import annotations
 
-from servicekit.asgi import ASGIApp, Message, Receive, Scope, Send, get_header, send_json
+from servicekit.asgi import ASGIApp, Message, Receive, Scope, Send, send_json
 
 __all__ = ["BodySizeLimitMiddleware"]
 
@@ -28,7 +28,13 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = get_header(scope, b"content-length")
+        declared = chunked = None
+        for name, value in scope.get("headers", ()):  # one pass for both framing headers
+            if name == b"content-length":
+                declared = bytes(value)
+                break
+            if name == b"transfer-encoding":
+                chunked = value
         if declared is not None:
             try:
                 length = int(declared)
@@ -40,7 +46,7 @@ class BodySizeLimitMiddleware:
                 return
             await self.app(scope, receive, send)  # the server enforces framing to the declared length
             return
-        if get_header(scope, b"transfer-encoding") is None:
+        if chunked is None:
             await self.app(scope, receive, send)  # no body
             return
         chunks: list[bytes] = []

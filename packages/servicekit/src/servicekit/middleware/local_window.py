@@ -39,7 +39,9 @@ class _Window:
             del self.counters[key]
         self.next_sweep = now + self.expiry
 
-    def hit(self, key: str, now: float) -> tuple[bool, int, float]:
+    def hit(self, key: str, now: float) -> tuple[bool, int, float, int, int]:
+        """(allowed, remaining, elapsed share of the window, previous count, current count); the
+        reset time is worked out only for the limit that decides (`reset_at`)."""
         expiry = self.expiry
         index = int(now // expiry)
         if now >= self.next_sweep:
@@ -58,9 +60,9 @@ class _Window:
             current += 1
             counter[2] = current
         remaining = max(0, self.amount - math.floor(previous_weight + current))
-        return allowed, remaining, self._reset_at(now, elapsed, previous, current)
+        return allowed, remaining, elapsed, previous, current
 
-    def _reset_at(self, now: float, elapsed: float, previous: int, current: int) -> float:
+    def reset_at(self, now: float, elapsed: float, previous: int, current: int) -> float:
         if not (previous or current):
             return now
         expiry = self.expiry
@@ -82,15 +84,16 @@ class LocalSlidingWindow:
 
     def hit(self, key: str) -> WindowVerdict:
         now = self.clock()
-        tightest: WindowVerdict | None = None
+        tightest: tuple[int, _Window, int, float, int, int] | None = None
         for position, window in enumerate(self.windows):
-            allowed, remaining, reset_at = window.hit(key, now)
+            allowed, remaining, elapsed, previous, current = window.hit(key, now)
             if not allowed:
-                return False, position, remaining, reset_at
+                return False, position, remaining, window.reset_at(now, elapsed, previous, current)
             if tightest is None or remaining < tightest[2]:
-                tightest = (True, position, remaining, reset_at)
+                tightest = (position, window, remaining, elapsed, previous, current)
         assert tightest is not None
-        return tightest
+        position, window, remaining, elapsed, previous, current = tightest
+        return True, position, remaining, window.reset_at(now, elapsed, previous, current)
 
     def tracked_keys(self) -> int:
         return sum(len(window.counters) for window in self.windows)

@@ -96,15 +96,19 @@ class RateLimitMiddleware:
         self.metrics = metrics
         self.ietf_headers = ietf_headers
         self.log = get_logger("servicekit.ratelimit")
+        self._limit_headers: dict[int, tuple[bytes, bytes]] = {}
 
     def _headers(self, verdict: Verdict, now: float) -> list[tuple[bytes, bytes]]:
-        reset_in = max(0, math.ceil(verdict.reset_at - now))
+        limit = self._limit_headers.get(id(verdict.limit))
+        if limit is None:  # one per configured limit
+            limit = self._limit_headers[id(verdict.limit)] = (b"x-ratelimit-limit", str(verdict.limit.amount).encode())
         headers = [
-            (b"x-ratelimit-limit", str(verdict.limit.amount).encode()),
+            limit,
             (b"x-ratelimit-remaining", str(verdict.remaining).encode()),
             (b"x-ratelimit-reset", str(math.ceil(verdict.reset_at)).encode()),
         ]
         if self.ietf_headers:
+            reset_in = max(0, math.ceil(verdict.reset_at - now))
             window = verdict.limit.get_expiry()
             headers.append((b"ratelimit-policy", f'"default";q={verdict.limit.amount};w={window}'.encode()))
             headers.append((b"ratelimit", f'"default";r={verdict.remaining};t={reset_in}'.encode()))

@@ -8,6 +8,8 @@ from servicekit.asgi import ASGIApp, Receive, Scope, Send, get_header, send_json
 
 __all__ = ["TrustedHostsMiddleware"]
 
+_MAX_REMEMBERED = 256
+
 
 def _host_without_port(host: str) -> str:
     if host.startswith("["):  # [::1]:8000
@@ -25,6 +27,8 @@ class TrustedHostsMiddleware:
         self.allow_any = "*" in allowed_hosts
         self.exact = {host.lower() for host in allowed_hosts if not host.startswith("*.")}
         self.suffixes = tuple(host[1:].lower() for host in allowed_hosts if host.startswith("*."))
+        self._verdicts: dict[bytes, bool] = {}
+        """Host header as sent → allowed; bounded, since hostile clients choose what they send."""
 
     def is_allowed(self, host: str) -> bool:
         name = _host_without_port(host.lower())
@@ -35,8 +39,14 @@ class TrustedHostsMiddleware:
             await self.app(scope, receive, send)
             return
         raw = get_header(scope, b"host")
-        host = raw.decode("latin-1") if raw else ""
-        if host and self.is_allowed(host):
+        allowed: bool | None = False
+        if raw:
+            allowed = self._verdicts.get(raw)
+            if allowed is None:
+                allowed = self.is_allowed(raw.decode("latin-1"))
+                if len(self._verdicts) < _MAX_REMEMBERED:
+                    self._verdicts[raw] = allowed
+        if allowed:
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
