@@ -16,6 +16,7 @@ __all__ = [
     "MAX_VALUE_BYTES",
     "Record",
     "bucket_of",
+    "oversize",
     "validate_key",
     "validate_value",
 ]
@@ -39,11 +40,19 @@ def validate_key(key: str) -> str:
     return key
 
 
+def oversize(value: str) -> int | None:
+    """The UTF-8 size of `value` when it is over MAX_VALUE_BYTES, else None."""
+    if len(value) <= MAX_VALUE_BYTES // 4:  # at most 4 bytes per code point: no need to encode it
+        return None
+    size = len(value.encode("utf-8", errors="surrogatepass"))
+    return size if size > MAX_VALUE_BYTES else None
+
+
 def validate_value(value: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput("value must be a string")
-    size = len(value.encode("utf-8", errors="surrogatepass"))
-    if size > MAX_VALUE_BYTES:
+    size = oversize(value)
+    if size is not None:
         raise InvalidInput(f"value is {size} bytes; the limit is {MAX_VALUE_BYTES}")
     if _FORBIDDEN_CHARS.search(value):
         raise InvalidInput("value must be UTF-8 text without control characters")

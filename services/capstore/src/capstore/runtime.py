@@ -32,7 +32,7 @@ from capstore.errors import (
 from capstore.faults import FaultMode, FaultProxy
 from capstore.http_errors import FaultAdminDisabled, UnknownNode, ValueTooLarge
 from capstore.node import RedisNode
-from capstore.records import MAX_VALUE_BYTES
+from capstore.records import MAX_VALUE_BYTES, oversize
 from capstore.session import SessionSigner
 from capstore.telemetry import Telemetry
 from capstore.versioning import HybridClock
@@ -75,8 +75,8 @@ def session_key(settings: Settings) -> bytes:
 
 
 def _check_value(value: str) -> str:
-    size = len(value.encode("utf-8", errors="surrogatepass"))
-    if size > MAX_VALUE_BYTES:
+    size = oversize(value)
+    if size is not None:
         raise ValueTooLarge(f"value is {size} bytes; the limit is {MAX_VALUE_BYTES}")
     return value
 

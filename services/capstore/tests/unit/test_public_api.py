@@ -24,7 +24,17 @@ def test_bad_keys_are_refused_precisely(key: str) -> None:
         validate_key(key)
 
 
-@pytest.mark.parametrize("value", ["a\x00b", "\x07", "x" * (MAX_VALUE_BYTES + 1), "\ud800"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a\x00b",
+        "\x07",
+        "x" * (MAX_VALUE_BYTES + 1),
+        "\ud800",
+        "é" * (MAX_VALUE_BYTES // 2 + 1),  # fewer characters than the limit, more UTF-8 bytes
+        "𝄞" * (MAX_VALUE_BYTES // 4 + 1),
+    ],
+)
 def test_bad_values_are_refused_precisely(value: str) -> None:
     with pytest.raises(InvalidInput):
         validate_value(value)
@@ -34,3 +44,5 @@ def test_good_input_passes_through() -> None:
     assert validate_key("user:42.profile~v1") == "user:42.profile~v1"
     assert validate_value("héllo\twörld\n") == "héllo\twörld\n"
     assert validate_value("") == ""
+    at_the_limit = "𝄞" * (MAX_VALUE_BYTES // 4)  # exactly MAX_VALUE_BYTES in UTF-8
+    assert validate_value(at_the_limit) == at_the_limit
