@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import json
 
 import pytest
 from capstore.errors import InvalidSessionToken
@@ -17,6 +18,13 @@ def test_round_trip_and_merge_keeps_the_newest_id_per_origin() -> None:
     assert signer.decode(signer.encode(token)) == token
     assert token.merged("g1", "100-1").origins["g1"] == "100-1"
     assert signer.decode(signer.encode(SessionToken())) == SessionToken()  # the empty token too
+
+
+@pytest.mark.parametrize("origins", [{}, {"db_g1": "1795454503954-0"}, {"g2": "5-1", "g1": "100-0", "a_b-9": "0-0"}])
+def test_payload_is_the_canonical_json_of_the_origins(origins: dict[str, str]) -> None:
+    payload = SessionSigner(SECRET).encode(SessionToken(origins)).split(".")[0]
+    decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    assert decoded == json.dumps({"o": origins}, sort_keys=True, separators=(",", ":")).encode()
 
 
 def test_tampered_or_foreign_tokens_are_rejected() -> None:
