@@ -47,6 +47,39 @@ async def test_concurrent_callers_get_their_own_replies_in_one_connection(redis_
         conn.close()
 
 
+async def test_a_lone_command_is_written_at_once_and_a_burst_together(redis_server: Any) -> None:
+    conn = connection(redis_server.url)
+    try:
+        await conn.execute([("PING",)], 1.0)  # connected
+        protocol = conn._protocol
+        assert protocol is not None
+        real = protocol.transport
+        assert real is not None
+        writes: list[bytes] = []
+
+        class Recording:
+            def write(self, data: bytes) -> None:
+                writes.append(data)
+                real.write(data)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+        protocol.transport = Recording()  # type: ignore[assignment]
+        lone = asyncio.ensure_future(conn.execute([("SET", "a", "1")], 1.0))
+        await asyncio.sleep(0)  # the caller runs up to its wait for the reply
+        assert len(writes) == 1  # on the wire before this loop iteration ends
+        assert await lone == [b"OK"]
+        writes.clear()
+        # callers that find commands in flight are written together at the end of the iteration
+        burst = await asyncio.gather(*(conn.execute([("INCR", "n")], 1.0) for _ in range(10)))
+        assert sorted(reply for (reply,) in burst) == list(range(1, 11))
+        assert len(writes) == 2  # the first at once, the other nine in one write
+        assert writes[1].count(b"INCR") == 9
+    finally:
+        conn.close()
+
+
 async def test_error_replies_are_typed_like_redis_py_and_do_not_break_the_stream(redis_server: Any) -> None:
     conn = connection(redis_server.url)
     try:
