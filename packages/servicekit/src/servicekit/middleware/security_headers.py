@@ -25,9 +25,8 @@ _COMMON = {
 # a permissions policy applies to a document and its frames, COOP to top-level navigations, a
 # referrer policy to the requests a document makes (and to a redirect's next request, so redirects
 # keep it), and cross-domain policies to Flash and PDF documents.
-_REFERRER_POLICY = ("referrer-policy", "no-referrer")
 _DOCUMENT_ONLY = {
-    _REFERRER_POLICY[0]: _REFERRER_POLICY[1],
+    "referrer-policy": "no-referrer",
     "x-permitted-cross-domain-policies": "none",
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": (
